@@ -1,0 +1,77 @@
+"""streamkit: async stream pipelines with structured concurrency, on asyncio and trio.
+
+Example::
+
+    from streamkit import stream, map_, filter_, take
+
+    top = await stream(urls).pipe(map_(fetch, concurrency=16), filter_(ok), take(5)).collect()
+"""
+
+from __future__ import annotations
+
+from ._errors import EmptyStreamError as EmptyStreamError
+from ._errors import StreamConsumedError as StreamConsumedError
+from ._errors import StreamkitError as StreamkitError
+from ._observe import PipelineStatistics as PipelineStatistics
+from ._observe import StageStatistics as StageStatistics
+from ._operator import Pipe as Pipe
+from ._operator import StreamOperator as StreamOperator
+from ._operator import pipe as pipe
+from ._ops._buffer import batch as batch
+from ._ops._buffer import buffer as buffer
+from ._ops._select import filter_ as filter_
+from ._ops._select import skip as skip
+from ._ops._select import skip_while as skip_while
+from ._ops._select import take as take
+from ._ops._select import take_while as take_while
+from ._ops._transform import enumerate_ as enumerate_
+from ._ops._transform import flat_map as flat_map
+from ._ops._transform import flatten as flatten
+from ._ops._transform import map_ as map_
+from ._ops._transform import scan as scan
+from ._ops._transform import tap as tap
+from ._sources import StreamFactory as StreamFactory
+from ._sources import open_pipeline as open_pipeline
+from ._sources import stream as stream
+from ._stream import Pipeline as Pipeline
+from ._stream import Stream as Stream
+from ._types import Operator as Operator
+from ._version import __version__ as __version__
+
+__all__ = (
+    "EmptyStreamError",
+    "Operator",
+    "Pipe",
+    "Pipeline",
+    "PipelineStatistics",
+    "StageStatistics",
+    "Stream",
+    "StreamConsumedError",
+    "StreamFactory",
+    "StreamOperator",
+    "StreamkitError",
+    "batch",
+    "buffer",
+    "enumerate_",
+    "filter_",
+    "flat_map",
+    "flatten",
+    "map_",
+    "open_pipeline",
+    "pipe",
+    "scan",
+    "skip",
+    "skip_while",
+    "stream",
+    "take",
+    "take_while",
+    "tap",
+)
+
+# Show the public location in reprs, tracebacks and docs: streamkit.map_, not
+# streamkit._ops._transform.map_.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("streamkit."):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,171 @@
+"""Built-in operators: named, validated descriptions of one stage; and :func:`pipe`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import Any, Generic, ParamSpec, overload
+
+from ._options import OnError, check_int, check_on_error, check_window, describe
+from ._runtime._pool import Job, WorkerPool
+from ._runtime._run import current_run
+from ._runtime._stage import Stage
+from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
+
+P = ParamSpec("P")
+Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
+
+
+class StreamOperator(Generic[T, U]):
+    """A streamkit operator: call it on an async iterable to get the transformed iterator.
+
+    Within a pipeline each call registers a stage with the run, which names the operator in
+    error notes and counts skipped failures in ``statistics()``.
+    """
+
+    __slots__ = ("_apply", "label", "on_error")
+
+    def __init__(self, apply: Apply[T, U], *, on_error: OnError = "raise") -> None:
+        self._apply = apply
+        self.on_error = on_error
+        self.label = "operator"
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
+        run = current_run()
+        if run is None:
+            stage = Stage(self.label, self.on_error)
+        else:
+            stage = run.add_stage(self.label, self.on_error)
+        return self._apply(aiter(source), stage)
+
+    def __repr__(self) -> str:
+        return self.label
+
+
+def labelled(factory: Callable[P, StreamOperator[T, U]]) -> Callable[P, StreamOperator[T, U]]:
+    """Name what ``factory`` makes after the call that made it, leaving out default options:
+    ``map_(fetch, concurrency=16)``."""
+    signature = inspect.signature(factory)
+
+    @functools.wraps(factory)
+    def make(*args: P.args, **kwargs: P.kwargs) -> StreamOperator[T, U]:
+        operator = factory(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        shown = [
+            _show(value) if param.kind is param.POSITIONAL_ONLY or param.default is param.empty
+            else f"{name}={_show(value)}"
+            for name, value in bound.arguments.items()
+            if (param := signature.parameters[name]).default is param.empty
+            or value is not param.default and value != param.default
+        ]
+        operator.label = f"{factory.__name__}({', '.join(shown)})"
+        return operator
+
+    return make
+
+
+def _show(value: object) -> str:
+    return describe(value) if callable(value) else repr(value)
+
+
+def per_item(
+    sequential: Apply[T, U],
+    job: Job[T, U],
+    *,
+    concurrency: int,
+    ordered: bool,
+    window: int | None,
+    on_error: object,
+) -> StreamOperator[T, U]:
+    """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
+    is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item."""
+    check_int("concurrency", concurrency, minimum=1)
+    if not isinstance(ordered, bool):
+        raise TypeError(f"ordered must be True or False, got {ordered!r}")
+    size = check_window(window, concurrency)
+    policy = check_on_error(on_error)
+    if concurrency == 1:
+        return StreamOperator(sequential, on_error=policy)
+
+    def concurrent(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
+
+    return StreamOperator(concurrent, on_error=policy)
+
+
+def start_pool(
+    source: AsyncIterator[T],
+    job: Job[T, U],
+    stage: Stage,
+    *,
+    concurrency: int,
+    ordered: bool,
+    window: int,
+) -> WorkerPool[T, U]:
+    """A worker pool in the current run's task group; an error outside of any pipeline."""
+    run = current_run()
+    if run is None:
+        raise RuntimeError(
+            f"{stage.name} runs tasks, so it must run inside a pipeline: use "
+            "stream(source).pipe(...) and consume it with collect() or open()"
+        )
+    return WorkerPool(source, job, stage, run, concurrency=concurrency, ordered=ordered, window=window)
+
+
+class Pipe(Generic[T, U]):
+    """Several operators composed into one; made by :func:`pipe`."""
+
+    __slots__ = ("operators",)
+
+    def __init__(self, operators: tuple[Operator[Any, Any], ...]) -> None:
+        self.operators = operators
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
+        iterator: AsyncIterable[Any] = source
+        for operator in self.operators:
+            iterator = operator(iterator)
+        return aiter(iterator)
+
+    def __repr__(self) -> str:
+        return f"pipe({', '.join(map(describe_operator, self.operators))})"
+
+
+def describe_operator(operator: Operator[Any, Any]) -> str:
+    """How an operator shows in a pipeline's repr."""
+    if isinstance(operator, StreamOperator | Pipe):
+        return repr(operator)
+    return describe(operator)
+
+
+@overload
+def pipe(op1: Operator[T, T1], /) -> Pipe[T, T1]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], /) -> Pipe[T, T2]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /) -> Pipe[T, T3]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /) -> Pipe[T, T4]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], /) -> Pipe[T, T5]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], /) -> Pipe[T, T6]: ...
+@overload
+def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], op7: Operator[T6, T7], /) -> Pipe[T, T7]: ...
+@overload
+def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]: ...
+def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]:
+    """Compose operators into one reusable operator.
+
+    Example::
+
+        clean = pipe(map_(str.strip), filter_(bool))
+        lines = await stream(raw).pipe(clean, take(10)).collect()
+    """
+    for operator in operators:
+        if not callable(operator):
+            raise TypeError(f"pipe() takes operators (callables), got {operator!r}")
+    flat: list[Operator[Any, Any]] = []
+    for operator in operators:
+        flat.extend(operator.operators if isinstance(operator, Pipe) else (operator,))
+    return Pipe(tuple(flat))

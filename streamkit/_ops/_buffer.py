@@ -1,0 +1,105 @@
+"""Buffering operators: read ahead of the consumer, or group items.
+
+``batch``, ``buffer``. Both bound what they hold exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+
+from .._operator import StreamOperator, labelled, start_pool
+from .._options import check_int, check_seconds
+from .._runtime._chain import aclose
+from .._runtime._stage import Stage
+from .._types import T
+
+
+async def _as_is(item: T) -> tuple[T]:
+    return (item,)
+
+
+@labelled
+def buffer(size: int) -> StreamOperator[T, T]:
+    """Read up to ``size`` items ahead of the consumer, in a task of the pipeline.
+
+    Use it to let a slow consumer and a slow producer work at the same time.
+
+    Example::
+
+        async with stream(sensor()).pipe(buffer(100)).open() as readings:
+            async for reading in readings:
+                await store(reading)
+    """
+    check_int("size", size, minimum=1)
+
+    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+        return start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
+
+    return StreamOperator(apply)
+
+
+@labelled
+def batch(size: int, *, timeout: float | None = None) -> StreamOperator[T, list[T]]:
+    """Group items into lists of at most ``size``; the last may be shorter.
+
+    With ``timeout`` (seconds), a partial batch is also emitted once its oldest item has waited
+    that long, so a slow source still makes progress; the upstream is then read by a task, at
+    most ``size`` items ahead.
+
+    Example::
+
+        assert await stream(range(5)).pipe(batch(2)).collect() == [[0, 1], [2, 3], [4]]
+    """
+    check_int("size", size, minimum=1)
+    if timeout is None:
+        return StreamOperator(lambda source, stage: _batches(source, size))
+    seconds = check_seconds("timeout", timeout)
+
+    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[list[T]]:
+        ahead = start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
+        return _timed_batches(ahead, size, seconds)
+
+    return StreamOperator(apply)
+
+
+async def _batches(source: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:
+    try:
+        current: list[T] = []
+        async for item in source:
+            current.append(item)
+            if len(current) == size:
+                yield current
+                current = []
+        if current:
+            yield current
+    finally:
+        await aclose(source)
+
+
+async def _timed_batches(
+    source: AsyncIterator[T], size: int, timeout: float
+) -> AsyncIterator[list[T]]:
+    # ``source`` is a worker pool, whose __anext__ may be cancelled while it waits without
+    # losing an item; so a deadline may interrupt it.
+    try:
+        while True:
+            try:
+                first = await source.__anext__()
+            except StopAsyncIteration:
+                return
+            current = [first]
+            ended = False
+            with anyio.move_on_after(timeout):
+                while len(current) < size:
+                    try:
+                        current.append(await source.__anext__())
+                    except StopAsyncIteration:
+                        ended = True
+                        break
+            yield current
+            if ended:
+                return
+    finally:
+        await aclose(source)

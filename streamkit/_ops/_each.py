@@ -1,0 +1,77 @@
+"""The one loop behind every operator that calls a user function once per item.
+
+``fn`` may be sync or async: the first call tells which (a result that is awaitable means
+async), and that answer is kept for the rest of the run. A failure goes through the stage's
+policy: counted and dropped (``on_error="skip"``) or re-raised with a note naming the
+operator and the item index.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable
+from inspect import isawaitable
+from typing import Any
+
+from .._runtime._chain import aclose
+from .._runtime._stage import Stage
+
+
+class Then(enum.Enum):
+    """What to do with an item once ``fn(item)`` has returned ``result``."""
+
+    EMIT_RESULT = "emit the result (map_)"
+    KEEP_IF_TRUE = "emit the item if the result is true (filter_)"
+    EMIT_ITEM = "emit the item whatever the result (tap)"
+    STOP_IF_FALSE = "emit the item while results are true, then stop (take_while)"
+    DROP_WHILE_TRUE = "drop items while results are true, then emit the rest (skip_while)"
+
+
+async def each(
+    source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage, then: Then
+) -> AsyncIterator[Any]:
+    """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says."""
+    emit_result = then is Then.EMIT_RESULT
+    index = -1
+    is_async: bool | None = None
+    calling = True
+    try:
+        async for item in source:
+            index += 1
+            if not calling:  # skip_while has stopped skipping
+                yield item
+                continue
+            try:
+                result = fn(item)
+                if is_async is None:
+                    is_async = isawaitable(result)
+                if is_async:
+                    result = await result
+            except Exception as exc:
+                if stage.failed(exc, index, item):
+                    continue
+                raise
+            if emit_result:
+                yield result
+            elif then is Then.KEEP_IF_TRUE:
+                if result:
+                    yield item
+            elif then is Then.EMIT_ITEM:
+                yield item
+            elif then is Then.STOP_IF_FALSE:
+                if not result:
+                    return
+                yield item
+            elif not result:  # Then.DROP_WHILE_TRUE
+                calling = False
+                yield item
+    finally:
+        await aclose(source)
+
+
+async def call(fn: Callable[[Any], Any], item: Any) -> Any:
+    """``fn(item)``, awaited if it returns an awaitable (for jobs run by worker pools)."""
+    result = fn(item)
+    if isawaitable(result):
+        result = await result
+    return result

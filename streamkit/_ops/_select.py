@@ -1,0 +1,133 @@
+"""Selection operators: which items go on, and when the stream stops.
+
+``filter_``, ``take``, ``take_while``, ``skip``, ``skip_while``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from .._operator import StreamOperator, labelled, per_item
+from .._options import check_callable, check_int
+from .._runtime._chain import aclose
+from .._runtime._stage import Stage
+from .._types import T
+from ._each import Then, call, each
+
+
+@labelled
+def filter_(
+    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[T, T]:
+    """Emit the items for which ``pred`` (sync or async) is true.
+
+    Options as for :func:`map_`.
+
+    Example::
+
+        evens = await stream(range(10)).pipe(filter_(lambda x: x % 2 == 0)).collect()
+    """
+    check_callable("pred", pred)
+
+    def sequential(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+        return each(source, pred, stage, Then.KEEP_IF_TRUE)
+
+    async def job(item: T) -> tuple[T, ...]:
+        return (item,) if await call(pred, item) else ()
+
+    return per_item(
+        sequential, job, concurrency=concurrency, ordered=ordered, window=window, on_error=on_error
+    )
+
+
+@labelled
+def take(n: int) -> StreamOperator[T, T]:
+    """Emit the first ``n`` items, then stop everything upstream at once.
+
+    Once the n-th item arrives, no further upstream call starts, calls in flight are
+    cancelled and the source is closed, before the item is passed on.
+
+    Example::
+
+        assert await stream.count().pipe(take(3)).collect() == [0, 1, 2]
+    """
+    check_int("n", n, minimum=0)
+
+    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+        try:
+            for _ in range(n - 1):
+                try:
+                    item = await source.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield item
+            if n:
+                try:
+                    item = await source.__anext__()
+                except StopAsyncIteration:
+                    return
+                await aclose(source)
+                yield item
+        finally:
+            await aclose(source)
+
+    return StreamOperator(apply)
+
+
+@labelled
+def take_while(
+    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+) -> StreamOperator[T, T]:
+    """Emit items while ``pred`` (sync or async) is true; stop at the first false one.
+
+    Example::
+
+        assert await stream([1, 2, 5, 1]).pipe(take_while(lambda x: x < 3)).collect() == [1, 2]
+    """
+    check_callable("pred", pred)
+    return StreamOperator(lambda source, stage: each(source, pred, stage, Then.STOP_IF_FALSE))
+
+
+@labelled
+def skip(n: int) -> StreamOperator[T, T]:
+    """Drop the first ``n`` items and emit the rest.
+
+    Example::
+
+        assert await stream(range(5)).pipe(skip(3)).collect() == [3, 4]
+    """
+    check_int("n", n, minimum=0)
+
+    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+        try:
+            to_drop = n
+            async for item in source:
+                if to_drop:
+                    to_drop -= 1
+                    continue
+                yield item
+        finally:
+            await aclose(source)
+
+    return StreamOperator(apply)
+
+
+@labelled
+def skip_while(
+    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+) -> StreamOperator[T, T]:
+    """Drop items while ``pred`` (sync or async) is true; emit the rest, unchecked.
+
+    Example::
+
+        assert await stream([1, 2, 5, 1]).pipe(skip_while(lambda x: x < 3)).collect() == [5, 1]
+    """
+    check_callable("pred", pred)
+    return StreamOperator(lambda source, stage: each(source, pred, stage, Then.DROP_WHILE_TRUE))
+
+

@@ -1,0 +1,252 @@
+"""Transform operators: each input becomes zero, one or several outputs.
+
+``map_``, ``flat_map``, ``flatten``, ``scan``, ``enumerate_``, ``tap``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from inspect import isawaitable
+from typing import Any, overload
+
+from .._operator import StreamOperator, labelled, per_item
+from .._options import check_callable, check_int
+from .._runtime._chain import aclose
+from .._runtime._stage import Stage
+from .._source import as_source
+from .._types import AnyIterable, T, U
+from ._each import Then, call, each
+
+
+@overload
+def map_(
+    fn: Callable[[T], Awaitable[U]],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[T, U]: ...
+@overload
+def map_(
+    fn: Callable[[T], U],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[T, U]: ...
+@labelled
+def map_(
+    fn: Callable[[Any], Any],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[Any, Any]:
+    """Apply ``fn`` (sync or async) to each item.
+
+    Args:
+        fn: called with each item; its result (awaited if awaitable) is emitted.
+        concurrency: how many calls may run at once.
+        ordered: emit in input order (each result as soon as it is next in line); with
+            ``False``, in completion order.
+        window: how many inputs a concurrent stage may hold (running, or done and waiting for
+            their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
+        on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
+            and counts it in ``statistics()``.
+
+    Example::
+
+        pages = await stream(urls).pipe(map_(fetch, concurrency=16)).collect()
+    """
+    check_callable("fn", fn)
+
+    def sequential(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+        return each(source, fn, stage, Then.EMIT_RESULT)
+
+    async def job(item: Any) -> tuple[Any]:
+        return (await call(fn, item),)
+
+    return per_item(
+        sequential, job, concurrency=concurrency, ordered=ordered, window=window, on_error=on_error
+    )
+
+
+@overload
+def flat_map(
+    fn: Callable[[T], Awaitable[AnyIterable[U]]],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[T, U]: ...
+@overload
+def flat_map(
+    fn: Callable[[T], AnyIterable[U]],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[T, U]: ...
+@labelled
+def flat_map(
+    fn: Callable[[Any], Any],
+    *,
+    concurrency: int = 1,
+    ordered: bool = True,
+    window: int | None = None,
+    on_error: str = "raise",
+) -> StreamOperator[Any, Any]:
+    """Apply ``fn`` to each item and emit every item of what it returns.
+
+    ``fn`` (sync or async) returns an iterable, an async iterable or a :class:`Stream`. With
+    ``ordered=True`` the outputs of one input stay together and in order. Options as for
+    :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered.
+
+    Example::
+
+        words = await stream(lines).pipe(flat_map(str.split)).collect()
+    """
+    check_callable("fn", fn)
+
+    async def job(item: Any) -> AsyncIterator[Any]:
+        return _inner(await call(fn, item))
+
+    return per_item(
+        lambda source, stage: _flat_map(source, fn, stage),
+        job,
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+        on_error=on_error,
+    )
+
+
+def _inner(produced: object) -> AsyncIterator[Any]:
+    return _iterate_chain(as_source(produced)._open())  # pyright: ignore[reportPrivateUsage]
+
+
+async def _iterate_chain(chain: Any) -> AsyncIterator[Any]:
+    try:
+        async for value in chain.output:
+            yield value
+    finally:
+        await chain.aclose()
+
+
+async def _flat_map(
+    source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage
+) -> AsyncIterator[Any]:
+    index = -1
+    try:
+        async for item in source:
+            index += 1
+            try:
+                inner = _inner(await call(fn, item))
+                try:
+                    async for value in inner:
+                        yield value
+                finally:
+                    await aclose(inner)
+            except Exception as exc:
+                if stage.failed(exc, index, item):
+                    continue
+                raise
+    finally:
+        await aclose(source)
+
+
+@labelled
+def flatten(
+    *, concurrency: int = 1, ordered: bool = True, window: int | None = None
+) -> StreamOperator[AnyIterable[T], T]:
+    """Emit the items of each item (an iterable, async iterable or Stream).
+
+    With ``concurrency=N`` up to N inner streams are read at once (``ordered=False`` merges
+    them as items arrive).
+
+    Example::
+
+        assert await stream([[1, 2], [3]]).pipe(flatten()).collect() == [1, 2, 3]
+    """
+    return flat_map(_identity, concurrency=concurrency, ordered=ordered, window=window)
+
+
+def _identity(item: T) -> T:
+    return item
+
+
+@overload
+def scan(fn: Callable[[U, T], Awaitable[U]], initial: U) -> StreamOperator[T, U]: ...
+@overload
+def scan(fn: Callable[[U, T], U], initial: U) -> StreamOperator[T, U]: ...
+@labelled
+def scan(fn: Callable[[Any, Any], Any], initial: Any) -> StreamOperator[Any, Any]:
+    """Emit each running result of ``fn(accumulated, item)`` (sync or async), from ``initial``.
+
+    ``initial`` itself is not emitted: the output has one item per input.
+
+    Example::
+
+        assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
+    """
+    check_callable("fn", fn)
+
+    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+        accumulated = initial
+        index = -1
+        try:
+            async for item in source:
+                index += 1
+                try:
+                    accumulated = fn(accumulated, item)
+                    if isawaitable(accumulated):
+                        accumulated = await accumulated
+                except Exception as exc:
+                    stage.failed(exc, index, item)
+                    raise
+                yield accumulated
+        finally:
+            await aclose(source)
+
+    return StreamOperator(apply)
+
+
+@labelled
+def enumerate_(start: int = 0) -> StreamOperator[T, tuple[int, T]]:
+    """Emit ``(index, item)`` pairs, counting from ``start``.
+
+    Example::
+
+        assert await stream(["a", "b"]).pipe(enumerate_()).collect() == [(0, "a"), (1, "b")]
+    """
+    check_int("start", start, minimum=-(2**63))
+
+    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[tuple[int, T]]:
+        index = start
+        try:
+            async for item in source:
+                yield index, item
+                index += 1
+        finally:
+            await aclose(source)
+
+    return StreamOperator(apply)
+
+
+@labelled
+def tap(fn: Callable[[T], object]) -> StreamOperator[T, T]:
+    """Call ``fn`` (sync or async) on each item for its side effect and emit the item.
+
+    Example::
+
+        seen = []
+        await stream([1, 2]).pipe(tap(seen.append)).drain()
+    """
+    check_callable("fn", fn)
+    return StreamOperator(lambda source, stage: each(source, fn, stage, Then.EMIT_ITEM))
+

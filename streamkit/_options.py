@@ -1,0 +1,64 @@
+"""Validation of operator options at construction time.
+
+Each check raises with a message that says what *is* allowed, e.g.
+``ValueError: concurrency must be an int >= 1, got 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, TypeAlias
+
+OnError: TypeAlias = Literal["raise", "skip"]
+ON_ERROR_CHOICES = ("raise", "skip")
+
+
+def check_int(name: str, value: object, *, minimum: int) -> int:
+    """Return ``value`` if it is an int (not a bool) of at least ``minimum``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return value
+
+
+def check_seconds(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a positive number of seconds."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds > 0, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value}")
+    return float(value)
+
+
+def check_callable(name: str, value: object) -> None:
+    """Raise ``TypeError`` unless ``value`` can be called."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable (a sync or async function), got {value!r}")
+
+
+def check_on_error(value: object) -> OnError:
+    """Return ``value`` if it is one of :data:`ON_ERROR_CHOICES`."""
+    if value == "raise" or value == "skip":
+        return value
+    raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {value!r}")
+
+
+def check_window(window: object, concurrency: int) -> int:
+    """Return the reorder window: ``window`` if valid, else the default for ``concurrency``."""
+    if window is None:
+        return default_window(concurrency)
+    return check_int("window", window, minimum=concurrency)
+
+
+def default_window(concurrency: int) -> int:
+    """Results a concurrent stage may hold by default: enough to ride out a slow item."""
+    return max(16 * concurrency, 64)
+
+
+def describe(fn: Callable[..., object]) -> str:
+    """A short readable name for a user callable, for reprs and error notes."""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if not isinstance(name, str):
+        return repr(fn)
+    return name.rpartition("<locals>.")[2]

@@ -1,0 +1,169 @@
+"""The worker pool: how a concurrent stage runs ``concurrency`` calls at once, in bounded memory.
+
+Workers are tasks of the run's task group (inside one per-stage task group and cancel scope).
+Each worker pulls the next input itself, under a lock, so no task sits between the upstream
+and the workers; results go into a :class:`~._reorder.ReorderBuffer`, which the consumer drains
+from :meth:`WorkerPool.__anext__` in whatever task iterates the stage. A consumer that wakes
+takes every ready result without another task switch, so handoffs are paid per wake, not per
+item.
+
+Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
+yet emitted). A failure is stored in order like a result; once one is stored no new input is
+pulled, and it is raised to the consumer when its turn comes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Generic
+
+import anyio
+from outcome import Error, Outcome, Value
+
+from .._types import T, U
+from ._chain import aclose
+from ._reorder import ReorderBuffer
+
+if TYPE_CHECKING:
+    from ._run import Run
+    from ._stage import Stage
+
+Job = Callable[[T], Awaitable[Iterable[U] | AsyncIterable[U]]]
+"""Turns one input into its results (one for map, zero or one for filter, many for flat_map)."""
+
+
+class Wakeup:
+    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    async def wait(self) -> None:
+        if self._event is None:
+            self._event = anyio.Event()
+        await self._event.wait()
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+
+class WorkerPool(Generic[T, U], AsyncIterator[U]):
+    """The output of a concurrent stage; iterating it starts the workers."""
+
+    def __init__(
+        self,
+        source: AsyncIterator[T],
+        job: Job[T, U],
+        stage: Stage,
+        run: Run,
+        *,
+        concurrency: int,
+        ordered: bool,
+        window: int,
+    ) -> None:
+        self.buffer = ReorderBuffer[Outcome[U]](ordered=ordered, window=window)
+        self.in_flight = 0
+        self.peak_held = 0
+        self._source = source
+        self._job = job
+        self._stage = stage
+        self._run = run
+        self._concurrency = concurrency
+        self._pull_lock = anyio.Lock(fast_acquire=True)
+        self._ready = Wakeup()
+        self._room = Wakeup()
+        self._scope = anyio.CancelScope()
+        self._stopped = anyio.Event()
+        self._started = False
+        self._finished = False
+        self._no_more_input = False
+        stage.pool = self
+
+    async def __anext__(self) -> U:
+        if not self._started:
+            self._started = True
+            self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
+        buffer = self.buffer
+        while not buffer.ready:
+            if self._finished:
+                raise StopAsyncIteration
+            await self._ready.wait()
+        result = buffer.pop()
+        self._room.notify()
+        return result.unwrap()
+
+    async def aclose(self) -> None:
+        """Stop the workers (cancelling calls in flight) and close the upstream."""
+        if not self._started:
+            self._started = self._finished = True
+            await aclose(self._source)
+            return
+        self._scope.cancel()
+        await self._stopped.wait()
+
+    async def _run_stage(self) -> None:
+        try:
+            with self._scope:
+                try:
+                    async with anyio.create_task_group() as workers:
+                        for _ in range(self._concurrency):
+                            workers.start_soon(self._work)
+                finally:
+                    await aclose(self._source)
+        finally:
+            self._finished = True
+            self._ready.notify()
+            self._stopped.set()
+
+    async def _work(self) -> None:
+        buffer = self.buffer
+        while True:
+            async with self._pull_lock:
+                while not buffer.has_room and not self._no_more_input:
+                    await self._room.wait()
+                if self._no_more_input:
+                    return
+                try:
+                    item = await self._source.__anext__()
+                except StopAsyncIteration:
+                    self._no_more_input = True
+                    return
+                index = buffer.start()
+                self.peak_held = max(self.peak_held, buffer.held)
+            self.in_flight += 1
+            try:
+                await self._process(item, index)
+            finally:
+                self.in_flight -= 1
+                buffer.finish(index)
+                self._ready.notify()
+
+    async def _process(self, item: T, index: int) -> None:
+        buffer = self.buffer
+        try:
+            produced = await self._job(item)
+            if isinstance(produced, AsyncIterable):
+                iterator = aiter(produced)
+                try:
+                    async for value in iterator:
+                        await self._put(index, value)
+                finally:
+                    await aclose(iterator)
+            else:
+                for value in produced:
+                    await self._put(index, value)
+        except Exception as exc:
+            if not self._stage.failed(exc, index, item):
+                self._no_more_input = True
+                buffer.put(index, Error(exc))
+
+    async def _put(self, index: int, value: U) -> None:
+        buffer = self.buffer
+        while not buffer.may_put(index):
+            await self._room.wait()
+        buffer.put(index, Value(value))
+        self._ready.notify()

@@ -1,0 +1,100 @@
+"""What a stream can start from, and how each kind is opened afresh for every run."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
+from typing import Any, Generic
+
+from anyio.lowlevel import checkpoint
+
+from ._errors import StreamConsumedError
+from ._runtime._chain import Chain
+from ._types import T
+
+CHECKPOINT_EVERY = 256
+"""A synchronous source yields to the event loop at its first item and then every this many
+items, so a pipeline over a fast sync source stays cancellable and fair to other tasks."""
+
+
+class Source(ABC, Generic[T]):
+    """Something a run can open into a chain of async iterators."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def _open(self) -> Chain[T]:
+        """Start a fresh iteration (called inside the run's task group)."""
+
+
+class IteratorSource(Source[T]):
+    """A source whose iterator ``make`` builds for each run; ``once`` if it cannot be rebuilt."""
+
+    __slots__ = ("_label", "_make", "_once", "_used")
+
+    def __init__(self, label: str, make: Callable[[], AsyncIterator[T]], *, once: bool) -> None:
+        self._label = label
+        self._make = make
+        self._once = once
+        self._used = False
+
+    def _open(self) -> Chain[T]:
+        if self._once:
+            if self._used:
+                raise StreamConsumedError(
+                    f"{self._label} is a one-shot source and was already consumed; pass a "
+                    "re-iterable (a list, or a function making a fresh generator each time) to "
+                    "consume a stream more than once"
+                )
+            self._used = True
+        return Chain([self._make()])
+
+    def __repr__(self) -> str:
+        return self._label
+
+
+async def sync_items(iterable: Iterable[T]) -> AsyncIterator[T]:
+    """Iterate a sync iterable asynchronously, checkpointing as :data:`CHECKPOINT_EVERY` says."""
+    iterator = iter(iterable)
+    try:
+        countdown = 1
+        for item in iterator:
+            countdown -= 1
+            if not countdown:
+                countdown = CHECKPOINT_EVERY
+                await checkpoint()
+            yield item
+        await checkpoint()
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def as_source(obj: object) -> Source[Any]:
+    """The source for ``obj``: a Stream, an iterable, an async iterable or a receive stream."""
+    if isinstance(obj, Source):
+        return obj  # pyright: ignore[reportUnknownVariableType]
+    label = f"stream({_label_of(obj)})"
+    if isinstance(obj, AsyncIterable):
+        aiterable: AsyncIterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
+        return IteratorSource(
+            label, lambda: aiter(aiterable), once=isinstance(obj, AsyncIterator)
+        )
+    if isinstance(obj, Iterable):
+        iterable: Iterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
+        return IteratorSource(label, lambda: sync_items(iterable), once=isinstance(obj, Iterator))
+    raise TypeError(
+        "stream() takes an iterable, an async iterable, a Stream or an anyio receive stream, "
+        f"got {type(obj).__name__}"
+    )
+
+
+def _label_of(obj: object) -> str:
+    if isinstance(obj, range):
+        return repr(obj)
+    name = type(obj).__name__
+    if isinstance(obj, Sized) and not isinstance(obj, Iterator | AsyncIterator):
+        return f"{name}[{len(obj)}]"
+    qualname = getattr(obj, "__qualname__", None)
+    return f"{qualname}()" if isinstance(qualname, str) else name

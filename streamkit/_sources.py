@@ -1,0 +1,270 @@
+"""Where streams come from: :data:`stream` (coercion plus the source constructors) and
+:func:`open_pipeline`."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Never, overload
+
+import anyio
+
+from ._ops._transform import flatten
+from ._options import check_int, check_seconds
+from ._runtime._chain import Chain, aclose_all
+from ._source import IteratorSource, Source, as_source, sync_items
+from ._stream import Pipeline, Stream
+from ._types import T1, T2, T3, T4, T5, T6, T7, AnyIterable, Operator, T
+
+
+class StreamFactory:
+    """:data:`stream`: make a :class:`Stream` from a source, or from a source constructor."""
+
+    __slots__ = ()
+
+    @overload
+    def __call__(self, source: Stream[T], /) -> Stream[T]: ...
+    @overload
+    def __call__(self, source: AsyncIterable[T], /) -> Stream[T]: ...
+    @overload
+    def __call__(self, source: Iterable[T], /) -> Stream[T]: ...
+    def __call__(self, source: object, /) -> Stream[Any]:
+        """A lazy stream over ``source``: an iterable, an async iterable, a :class:`Stream` or
+        an anyio object receive stream.
+
+        A one-shot source (an iterator, a generator, an async generator, a receive stream) can
+        be consumed once; a second run raises :class:`StreamConsumedError`.
+
+        Example::
+
+            assert await stream([1, 2, 3]).collect() == [1, 2, 3]
+
+        Raises:
+            TypeError: ``source`` is none of these.
+        """
+        made = as_source(source)
+        return made if isinstance(made, Stream) else Stream(made)
+
+    def __repr__(self) -> str:
+        return "streamkit.stream"
+
+    @staticmethod
+    def range(*args: int) -> Stream[int]:
+        """The integers of ``range(*args)``.
+
+        Example::
+
+            assert await stream.range(2, 8, 3).collect() == [2, 5]
+        """
+        numbers = range(*args)
+        label = f"stream.range({', '.join(map(str, args))})"
+        return Stream(IteratorSource(label, lambda: sync_items(numbers), once=False))
+
+    @staticmethod
+    def count(start: int = 0, step: int = 1) -> Stream[int]:
+        """``start``, ``start + step``, ... without end.
+
+        Example::
+
+            assert await stream.count(10, 5).pipe(take(3)).collect() == [10, 15, 20]
+        """
+        check_int("start", start, minimum=-(2**63))
+        check_int("step", step, minimum=-(2**63))
+        label = f"stream.count({start}, {step})"
+        return Stream(
+            IteratorSource(label, lambda: sync_items(itertools.count(start, step)), once=False)
+        )
+
+    @staticmethod
+    def repeat(value: T, times: int | None = None) -> Stream[T]:
+        """``value`` again and again: ``times`` times, or without end.
+
+        Example::
+
+            assert await stream.repeat("x", times=2).collect() == ["x", "x"]
+        """
+        if times is None:
+            return Stream(
+                IteratorSource(
+                    f"stream.repeat({value!r})",
+                    lambda: sync_items(itertools.repeat(value)),
+                    once=False,
+                )
+            )
+        check_int("times", times, minimum=0)
+        return Stream(
+            IteratorSource(
+                f"stream.repeat({value!r}, times={times})",
+                lambda: sync_items(itertools.repeat(value, times)),
+                once=False,
+            )
+        )
+
+    @staticmethod
+    def interval(seconds: float) -> Stream[int]:
+        """0, 1, 2, ... one every ``seconds``, the first after ``seconds``, without drift.
+
+        Tick ``i`` is due at ``start + (i + 1) * seconds``; a slow consumer delays a tick but
+        not the ones after it.
+
+        Example::
+
+            async with stream.interval(0.5).pipe(take(3)).open() as ticks:
+                async for tick in ticks:
+                    print("tick", tick)
+        """
+        period = check_seconds("seconds", seconds)
+        return Stream(IteratorSource(f"stream.interval({seconds})", lambda: _ticks(period), once=False))
+
+    @staticmethod
+    def empty() -> Stream[Never]:
+        """A stream with no items.
+
+        Example::
+
+            assert await stream.empty().collect() == []
+        """
+        return Stream(IteratorSource("stream.empty()", lambda: sync_items(()), once=False))
+
+    @staticmethod
+    def merge(*sources: Stream[T] | AnyIterable[T]) -> Stream[T]:
+        """Every item of every source, concurrently, in the order they arrive.
+
+        Each source is read by its own task; the stream ends when all have ended.
+
+        Example::
+
+            both = await stream.merge(stream.range(3), ["a"]).collect()  # e.g. [0, "a", 1, 2]
+        """
+        made = _sources("merge", sources)
+        return Stream(
+            IteratorSource("stream.merge", lambda: sync_items(made), once=False),
+            (flatten(concurrency=max(len(made), 1), ordered=False),),
+            label=f"stream.merge({', '.join(map(repr, made))})",
+        )
+
+    @staticmethod
+    def chain(*sources: Stream[T] | AnyIterable[T]) -> Stream[T]:
+        """Every item of the first source, then of the second, and so on.
+
+        Example::
+
+            assert await stream.chain([1], stream.range(2)).collect() == [1, 0, 1]
+        """
+        made = _sources("chain", sources)
+        return Stream(
+            IteratorSource("stream.chain", lambda: sync_items(made), once=False),
+            (flatten(),),
+            label=f"stream.chain({', '.join(map(repr, made))})",
+        )
+
+    @overload
+    @staticmethod
+    def zip(s1: Stream[T] | AnyIterable[T], /) -> Stream[tuple[T]]: ...
+    @overload
+    @staticmethod
+    def zip(
+        s1: Stream[T] | AnyIterable[T], s2: Stream[T1] | AnyIterable[T1], /
+    ) -> Stream[tuple[T, T1]]: ...
+    @overload
+    @staticmethod
+    def zip(
+        s1: Stream[T] | AnyIterable[T],
+        s2: Stream[T1] | AnyIterable[T1],
+        s3: Stream[T2] | AnyIterable[T2],
+        /,
+    ) -> Stream[tuple[T, T1, T2]]: ...
+    @overload
+    @staticmethod
+    def zip(
+        s1: Stream[T] | AnyIterable[T],
+        s2: Stream[T1] | AnyIterable[T1],
+        s3: Stream[T2] | AnyIterable[T2],
+        s4: Stream[T3] | AnyIterable[T3],
+        /,
+    ) -> Stream[tuple[T, T1, T2, T3]]: ...
+    @overload
+    @staticmethod
+    def zip(*sources: Stream[Any] | AnyIterable[Any]) -> Stream[tuple[Any, ...]]: ...
+    @staticmethod
+    def zip(*sources: Stream[Any] | AnyIterable[Any]) -> Stream[tuple[Any, ...]]:
+        """Tuples of the sources' items taken in step; ends with the shortest source.
+
+        Example::
+
+            assert await stream.zip([1, 2, 3], "ab").collect() == [(1, "a"), (2, "b")]
+        """
+        made = _sources("zip", sources)
+        label = f"stream.zip({', '.join(map(repr, made))})"
+        return Stream(IteratorSource(label, lambda: _zip(made), once=False))
+
+
+stream = StreamFactory()
+"""Make a :class:`Stream`: ``stream(source)``, or ``stream.range(...)``, ``stream.merge(...)``..."""
+
+
+def _sources(name: str, sources: tuple[object, ...]) -> tuple[Source[Any], ...]:
+    try:
+        return tuple(map(as_source, sources))
+    except TypeError as exc:
+        raise TypeError(f"stream.{name}(): {exc}") from None
+
+
+async def _ticks(period: float) -> AsyncIterator[int]:
+    start = anyio.current_time()
+    for tick in itertools.count():
+        await anyio.sleep_until(start + (tick + 1) * period)
+        yield tick
+
+
+async def _zip(sources: tuple[Source[Any], ...]) -> AsyncIterator[tuple[Any, ...]]:
+    chains: list[Chain[Any]] = []
+    try:
+        for source in sources:
+            chains.append(source._open())  # pyright: ignore[reportPrivateUsage]
+        outputs = [chain.output for chain in chains]
+        while outputs:
+            row = []
+            for output in outputs:
+                try:
+                    row.append(await output.__anext__())
+                except StopAsyncIteration:
+                    return
+            yield tuple(row)
+    finally:
+        await aclose_all([part for chain in chains for part in chain.parts])
+
+
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], /) -> AbstractAsyncContextManager[Pipeline[T]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], /) -> AbstractAsyncContextManager[Pipeline[T1]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], /) -> AbstractAsyncContextManager[Pipeline[T2]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /) -> AbstractAsyncContextManager[Pipeline[T3]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /) -> AbstractAsyncContextManager[Pipeline[T4]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], /) -> AbstractAsyncContextManager[Pipeline[T5]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], /) -> AbstractAsyncContextManager[Pipeline[T6]]: ...
+@overload
+def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], op7: Operator[T6, T7], /) -> AbstractAsyncContextManager[Pipeline[T7]]: ...
+@overload
+def open_pipeline(
+    source: Stream[Any] | AnyIterable[Any], /, *operators: Operator[Any, Any]
+) -> AbstractAsyncContextManager[Pipeline[Any]]: ...
+def open_pipeline(
+    source: Stream[Any] | AnyIterable[Any], /, *operators: Operator[Any, Any]
+) -> AbstractAsyncContextManager[Pipeline[Any]]:
+    """``stream(source).pipe(*operators).open()``: run a pipeline for an ``async with`` block.
+
+    Example::
+
+        async with open_pipeline(urls, map_(fetch, concurrency=16), batch(32)) as batches:
+            async for pages in batches:
+                await save(pages)
+    """
+    return stream(source).pipe(*operators).open()

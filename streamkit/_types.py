@@ -1,0 +1,37 @@
+"""Type variables and the :class:`Operator` protocol shared by every module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable
+from typing import Protocol, TypeAlias, TypeVar
+
+T = TypeVar("T")
+U = TypeVar("U")
+V = TypeVar("V")
+R = TypeVar("R")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
+T6 = TypeVar("T6")
+T7 = TypeVar("T7")
+T8 = TypeVar("T8")
+T_contra = TypeVar("T_contra", contravariant=True)
+U_co = TypeVar("U_co", covariant=True)
+
+MaybeAwaitable: TypeAlias = "T | Awaitable[T]"
+AnyIterable: TypeAlias = "Iterable[T] | AsyncIterable[T]"
+
+
+class Operator(Protocol[T_contra, U_co]):
+    """Anything that turns an async iterable into an async iterator.
+
+    Every streamkit operator is one, and so is a plain async generator function::
+
+        async def double(source: AsyncIterable[int]) -> AsyncIterator[int]:
+            async for x in source:
+                yield 2 * x
+    """
+
+    def __call__(self, source: AsyncIterable[T_contra], /) -> AsyncIterator[U_co]: ...

@@ -32,6 +32,9 @@ async def each(
 ) -> AsyncIterator[Any]:
     """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says."""
     emit_result = then is Then.EMIT_RESULT
+    keep_if_true = then is Then.KEEP_IF_TRUE
+    emit_item = then is Then.EMIT_ITEM
+    stop_if_false = then is Then.STOP_IF_FALSE
     index = -1
     is_async: bool | None = None
     calling = True
@@ -53,12 +56,12 @@ async def each(
                 raise
             if emit_result:
                 yield result
-            elif then is Then.KEEP_IF_TRUE:
+            elif keep_if_true:
                 if result:
                     yield item
-            elif then is Then.EMIT_ITEM:
+            elif emit_item:
                 yield item
-            elif then is Then.STOP_IF_FALSE:
+            elif stop_if_false:
                 if not result:
                     return
                 yield item

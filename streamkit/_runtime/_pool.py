@@ -73,7 +73,8 @@ class WorkerPool(Generic[T, U], AsyncIterator[U]):
         self._stage = stage
         self._run = run
         self._concurrency = concurrency
-        self._pull_lock = anyio.Lock(fast_acquire=True)
+        self._pulling = False
+        self._pulled = Wakeup()
         self._ready = Wakeup()
         self._room = Wakeup()
         self._scope = anyio.CancelScope()
@@ -122,25 +123,31 @@ class WorkerPool(Generic[T, U], AsyncIterator[U]):
     async def _work(self) -> None:
         buffer = self.buffer
         while True:
-            async with self._pull_lock:
-                while not buffer.has_room and not self._no_more_input:
-                    await self._room.wait()
-                if self._no_more_input:
-                    return
-                try:
-                    item = await self._source.__anext__()
-                except StopAsyncIteration:
-                    self._no_more_input = True
-                    return
-                index = buffer.start()
-                self.peak_held = max(self.peak_held, buffer.held)
+            # One worker at a time pulls (an async iterator cannot be advanced concurrently).
+            # A flag, not a lock: pulls rarely suspend, so waiting is the uncommon case.
+            while self._pulling or not (buffer.has_room or self._no_more_input):
+                await (self._pulled if self._pulling else self._room).wait()
+            if self._no_more_input:
+                return
+            self._pulling = True
+            try:
+                item = await self._source.__anext__()
+            except StopAsyncIteration:
+                self._no_more_input = True
+                return
+            finally:
+                self._pulling = False
+                self._pulled.notify()
+            index = buffer.start()
+            self.peak_held = max(self.peak_held, buffer.held)
             self.in_flight += 1
             try:
                 await self._process(item, index)
             finally:
                 self.in_flight -= 1
                 buffer.finish(index)
-                self._ready.notify()
+                if buffer.ready:
+                    self._ready.notify()
 
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer
@@ -159,6 +166,7 @@ class WorkerPool(Generic[T, U], AsyncIterator[U]):
         except Exception as exc:
             if not self._stage.failed(exc, index, item):
                 self._no_more_input = True
+                self._room.notify()
                 buffer.put(index, Error(exc))
 
     async def _put(self, index: int, value: U) -> None:
@@ -166,4 +174,5 @@ class WorkerPool(Generic[T, U], AsyncIterator[U]):
         while not buffer.may_put(index):
             await self._room.wait()
         buffer.put(index, Value(value))
-        self._ready.notify()
+        if buffer.ready:
+            self._ready.notify()

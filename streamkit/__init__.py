@@ -68,10 +68,16 @@ __all__ = (
     "tap",
 )
 
-# Show the public location in reprs, tracebacks and docs: streamkit.map_, not
-# streamkit._ops._transform.map_.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("streamkit."):
-        _obj.__module__ = __name__
-del _name, _obj
+
+def _show_public_module() -> None:
+    # Show the public location in reprs, tracebacks and docs: streamkit.map_, not
+    # streamkit._ops._transform.map_.
+    namespace = globals()
+    for name in __all__:
+        obj = namespace[name]
+        if getattr(obj, "__module__", "").startswith("streamkit."):
+            obj.__module__ = __name__
+
+
+_show_public_module()
+del _show_public_module

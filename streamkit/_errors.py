@@ -66,7 +66,8 @@ def raise_single(group: BaseExceptionGroup[BaseException]) -> None:
 
 def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+        inner: tuple[BaseException, ...] = exc.exceptions  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        return [leaf for child in inner for leaf in _leaves(child)]
     return [exc]
 
 

@@ -28,7 +28,7 @@ class StreamOperator(Generic[T, U]):
 
     def __init__(self, apply: Apply[T, U], *, on_error: OnError = "raise") -> None:
         self._apply = apply
-        self.on_error = on_error
+        self.on_error: OnError = on_error
         self.label = "operator"
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
@@ -53,11 +53,12 @@ def labelled(factory: Callable[P, StreamOperator[T, U]]) -> Callable[P, StreamOp
         operator = factory(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         shown = [
-            _show(value) if param.kind is param.POSITIONAL_ONLY or param.default is param.empty
+            _show(value)
+            if param.kind is param.POSITIONAL_ONLY or param.default is param.empty
             else f"{name}={_show(value)}"
             for name, value in bound.arguments.items()
             if (param := signature.parameters[name]).default is param.empty
-            or value is not param.default and value != param.default
+            or (value is not param.default and value != param.default)
         ]
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
@@ -81,7 +82,7 @@ def per_item(
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
     is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item."""
     check_int("concurrency", concurrency, minimum=1)
-    if not isinstance(ordered, bool):
+    if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
     size = check_window(window, concurrency)
     policy = check_on_error(on_error)
@@ -110,7 +111,9 @@ def start_pool(
             f"{stage.name} runs tasks, so it must run inside a pipeline: use "
             "stream(source).pipe(...) and consume it with collect() or open()"
         )
-    return WorkerPool(source, job, stage, run, concurrency=concurrency, ordered=ordered, window=window)
+    return WorkerPool(
+        source, job, stage, run, concurrency=concurrency, ordered=ordered, window=window
+    )
 
 
 class Pipe(Generic[T, U]):
@@ -145,13 +148,39 @@ def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], /) -> Pipe[T, T2]: ...
 @overload
 def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /) -> Pipe[T, T3]: ...
 @overload
-def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /) -> Pipe[T, T4]: ...
+def pipe(
+    op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /
+) -> Pipe[T, T4]: ...
 @overload
-def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], /) -> Pipe[T, T5]: ...
+def pipe(
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    /,
+) -> Pipe[T, T5]: ...
 @overload
-def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], /) -> Pipe[T, T6]: ...
+def pipe(
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    op6: Operator[T5, T6],
+    /,
+) -> Pipe[T, T6]: ...
 @overload
-def pipe(op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], op7: Operator[T6, T7], /) -> Pipe[T, T7]: ...
+def pipe(
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    op6: Operator[T5, T6],
+    op7: Operator[T6, T7],
+    /,
+) -> Pipe[T, T7]: ...
 @overload
 def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]: ...
 def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]:

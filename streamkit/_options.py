@@ -39,8 +39,10 @@ def check_callable(name: str, value: object) -> None:
 
 def check_on_error(value: object) -> OnError:
     """Return ``value`` if it is one of :data:`ON_ERROR_CHOICES`."""
-    if value == "raise" or value == "skip":
-        return value
+    if value == "raise":
+        return "raise"
+    if value == "skip":
+        return "skip"
     raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {value!r}")
 
 

@@ -78,9 +78,7 @@ def as_source(obj: object) -> Source[Any]:
     label = f"stream({_label_of(obj)})"
     if isinstance(obj, AsyncIterable):
         aiterable: AsyncIterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
-        return IteratorSource(
-            label, lambda: aiter(aiterable), once=isinstance(obj, AsyncIterator)
-        )
+        return IteratorSource(label, lambda: aiter(aiterable), once=isinstance(obj, AsyncIterator))
     if isinstance(obj, Iterable):
         iterable: Iterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
         return IteratorSource(label, lambda: sync_items(iterable), once=isinstance(obj, Iterator))

@@ -115,7 +115,9 @@ class StreamFactory:
                     print("tick", tick)
         """
         period = check_seconds("seconds", seconds)
-        return Stream(IteratorSource(f"stream.interval({seconds})", lambda: _ticks(period), once=False))
+        return Stream(
+            IteratorSource(f"stream.interval({seconds})", lambda: _ticks(period), once=False)
+        )
 
     @staticmethod
     def empty() -> Stream[Never]:
@@ -225,7 +227,7 @@ async def _zip(sources: tuple[Source[Any], ...]) -> AsyncIterator[tuple[Any, ...
             chains.append(source._open())  # pyright: ignore[reportPrivateUsage]
         outputs = [chain.output for chain in chains]
         while outputs:
-            row = []
+            row: list[Any] = []
             for output in outputs:
                 try:
                     row.append(await output.__anext__())
@@ -237,21 +239,67 @@ async def _zip(sources: tuple[Source[Any], ...]) -> AsyncIterator[tuple[Any, ...
 
 
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], /) -> AbstractAsyncContextManager[Pipeline[T]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T], /
+) -> AbstractAsyncContextManager[Pipeline[T]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], /) -> AbstractAsyncContextManager[Pipeline[T1]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], /
+) -> AbstractAsyncContextManager[Pipeline[T1]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], /) -> AbstractAsyncContextManager[Pipeline[T2]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], /
+) -> AbstractAsyncContextManager[Pipeline[T2]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /) -> AbstractAsyncContextManager[Pipeline[T3]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T],
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    /,
+) -> AbstractAsyncContextManager[Pipeline[T3]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /) -> AbstractAsyncContextManager[Pipeline[T4]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T],
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    /,
+) -> AbstractAsyncContextManager[Pipeline[T4]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], /) -> AbstractAsyncContextManager[Pipeline[T5]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T],
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    /,
+) -> AbstractAsyncContextManager[Pipeline[T5]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], /) -> AbstractAsyncContextManager[Pipeline[T6]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T],
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    op6: Operator[T5, T6],
+    /,
+) -> AbstractAsyncContextManager[Pipeline[T6]]: ...
 @overload
-def open_pipeline(source: Stream[T] | AnyIterable[T], op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], op7: Operator[T6, T7], /) -> AbstractAsyncContextManager[Pipeline[T7]]: ...
+def open_pipeline(
+    source: Stream[T] | AnyIterable[T],
+    op1: Operator[T, T1],
+    op2: Operator[T1, T2],
+    op3: Operator[T2, T3],
+    op4: Operator[T3, T4],
+    op5: Operator[T4, T5],
+    op6: Operator[T5, T6],
+    op7: Operator[T6, T7],
+    /,
+) -> AbstractAsyncContextManager[Pipeline[T7]]: ...
 @overload
 def open_pipeline(
     source: Stream[Any] | AnyIterable[Any], /, *operators: Operator[Any, Any]

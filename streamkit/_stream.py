@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from inspect import isawaitable
 from typing import Any, Generic, NoReturn, overload
@@ -16,7 +16,7 @@ from ._options import check_callable, describe
 from ._runtime._chain import Chain
 from ._runtime._run import Run, running
 from ._runtime._stage import Stage
-from ._source import Source, as_source
+from ._source import Source
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U
 
 _MISSING: Any = object()
@@ -63,15 +63,51 @@ class Stream(Source[T]):
     @overload
     def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], /) -> Stream[T2]: ...
     @overload
-    def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /) -> Stream[T3]: ...
+    def pipe(
+        self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], /
+    ) -> Stream[T3]: ...
     @overload
-    def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], /) -> Stream[T4]: ...
+    def pipe(
+        self,
+        op1: Operator[T, T1],
+        op2: Operator[T1, T2],
+        op3: Operator[T2, T3],
+        op4: Operator[T3, T4],
+        /,
+    ) -> Stream[T4]: ...
     @overload
-    def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], /) -> Stream[T5]: ...
+    def pipe(
+        self,
+        op1: Operator[T, T1],
+        op2: Operator[T1, T2],
+        op3: Operator[T2, T3],
+        op4: Operator[T3, T4],
+        op5: Operator[T4, T5],
+        /,
+    ) -> Stream[T5]: ...
     @overload
-    def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], /) -> Stream[T6]: ...
+    def pipe(
+        self,
+        op1: Operator[T, T1],
+        op2: Operator[T1, T2],
+        op3: Operator[T2, T3],
+        op4: Operator[T3, T4],
+        op5: Operator[T4, T5],
+        op6: Operator[T5, T6],
+        /,
+    ) -> Stream[T6]: ...
     @overload
-    def pipe(self, op1: Operator[T, T1], op2: Operator[T1, T2], op3: Operator[T2, T3], op4: Operator[T3, T4], op5: Operator[T4, T5], op6: Operator[T5, T6], op7: Operator[T6, T7], /) -> Stream[T7]: ...
+    def pipe(
+        self,
+        op1: Operator[T, T1],
+        op2: Operator[T1, T2],
+        op3: Operator[T2, T3],
+        op4: Operator[T3, T4],
+        op5: Operator[T4, T5],
+        op6: Operator[T5, T6],
+        op7: Operator[T6, T7],
+        /,
+    ) -> Stream[T7]: ...
     @overload
     def pipe(self, *operators: Operator[Any, Any]) -> Stream[Any]: ...
     def pipe(self, *operators: Operator[Any, Any]) -> Stream[Any]:
@@ -104,17 +140,16 @@ class Stream(Source[T]):
 
     def _open(self) -> Chain[T]:
         parts = list(self._source._open().parts)
-        iterator: Any = parts[-1]
         for operator in self._operators:
-            iterator = operator(iterator)
-            if not isinstance(iterator, AsyncIterator):
+            output: object = operator(parts[-1])
+            if not isinstance(output, AsyncIterator):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(
                     f"operator {describe_operator(operator)} returned "
-                    f"{type(iterator).__name__}, not an async iterator; an operator takes an "
+                    f"{type(output).__name__}, not an async iterator; an operator takes an "
                     "async iterable and returns an async iterator, like an async generator "
                     "function does"
                 )
-            parts.append(iterator)
+            parts.append(output)
         return Chain(parts)
 
     # -- running -----------------------------------------------------------------------------
@@ -277,7 +312,7 @@ class Pipeline(Generic[T]):
 
 
 @asynccontextmanager
-async def _open_pipeline(stream: Stream[T]) -> AsyncIterator[Pipeline[T]]:
+async def _open_pipeline(stream: Stream[T]) -> AsyncGenerator[Pipeline[T]]:
     async with running(stream._open) as (run, chain):  # pyright: ignore[reportPrivateUsage]
         pipeline = Pipeline(run, chain.output)
         try:

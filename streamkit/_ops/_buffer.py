@@ -79,7 +79,7 @@ async def _batches(source: AsyncIterator[T], size: int) -> AsyncIterator[list[T]
 
 
 async def _timed_batches(
-    source: AsyncIterator[T], size: int, timeout: float
+    source: AsyncIterator[T], size: int, max_wait: float
 ) -> AsyncIterator[list[T]]:
     # ``source`` is a worker pool, whose __anext__ may be cancelled while it waits without
     # losing an item; so a deadline may interrupt it.
@@ -91,7 +91,7 @@ async def _timed_batches(
                 return
             current = [first]
             ended = False
-            with anyio.move_on_after(timeout):
+            with anyio.move_on_after(max_wait):
                 while len(current) < size:
                     try:
                         current.append(await source.__anext__())

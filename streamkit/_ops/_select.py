@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from .._operator import StreamOperator, labelled, per_item
-from .._options import check_callable, check_int
+from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._types import T
@@ -22,7 +22,7 @@ def filter_(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[T, T]:
     """Emit the items for which ``pred`` (sync or async) is true.
 
@@ -129,5 +129,3 @@ def skip_while(
     """
     check_callable("pred", pred)
     return StreamOperator(lambda source, stage: each(source, pred, stage, Then.DROP_WHILE_TRUE))
-
-

@@ -10,7 +10,7 @@ from inspect import isawaitable
 from typing import Any, overload
 
 from .._operator import StreamOperator, labelled, per_item
-from .._options import check_callable, check_int
+from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._source import as_source
@@ -25,7 +25,7 @@ def map_(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[T, U]: ...
 @overload
 def map_(
@@ -34,7 +34,7 @@ def map_(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[T, U]: ...
 @labelled
 def map_(
@@ -43,7 +43,7 @@ def map_(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` (sync or async) to each item.
 
@@ -81,7 +81,7 @@ def flat_map(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[T, U]: ...
 @overload
 def flat_map(
@@ -90,7 +90,7 @@ def flat_map(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[T, U]: ...
 @labelled
 def flat_map(
@@ -99,7 +99,7 @@ def flat_map(
     concurrency: int = 1,
     ordered: bool = True,
     window: int | None = None,
-    on_error: str = "raise",
+    on_error: OnError = "raise",
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` to each item and emit every item of what it returns.
 
@@ -249,4 +249,3 @@ def tap(fn: Callable[[T], object]) -> StreamOperator[T, T]:
     """
     check_callable("fn", fn)
     return StreamOperator(lambda source, stage: each(source, fn, stage, Then.EMIT_ITEM))
-

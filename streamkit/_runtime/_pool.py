@@ -51,7 +51,7 @@ class Wakeup:
             self._event = None
 
 
-class WorkerPool(Generic[T, U], AsyncIterator[U]):
+class WorkerPool(AsyncIterator[U], Generic[T, U]):
     """The output of a concurrent stage; iterating it starts the workers."""
 
     def __init__(

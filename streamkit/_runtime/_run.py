@@ -8,7 +8,7 @@ task group with the reason ``"streamkit pipeline closed"`` and waits for every t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
@@ -45,7 +45,7 @@ def current_run() -> Run | None:
 
 
 @asynccontextmanager
-async def running(build: Callable[[], Chain[T]]) -> AsyncIterator[tuple[Run, Chain[T]]]:
+async def running(build: Callable[[], Chain[T]]) -> AsyncGenerator[tuple[Run, Chain[T]]]:
     """Build a pipeline inside a fresh task group and hand its chain to the caller."""
     try:
         async with anyio.create_task_group() as task_group:

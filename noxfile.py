@@ -1,0 +1,56 @@
+"""Developer tasks: ``nox -s tests lint typecheck docs examples bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "examples"]
+nox.options.default_venv_backend = "venv"
+
+PYTHON = ["3.11", "3.12", "3.13"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite on asyncio and trio (every behaviour test runs on both)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "--durations=10", *session.posargs, env={"HYPOTHESIS_PROFILE": "ci"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict and pyright (strict) on the package and the typing tests."""
+    session.install("-e", ".[dev]")
+    python = session.virtualenv.bin + "/python"
+    session.run("mypy", "--strict", "streamkit", "tests/typing")
+    session.run("pyright", "--pythonpath", python, "streamkit", "tests/typing")
+    session.run("pyright", "--pythonpath", python, "--verifytypes", "streamkit", "--ignoreexternal")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs with warnings as errors and nitpicky references."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example script."""
+    session.install("-e", ".")
+    session.run("pytest", "-p", "no:cacheprovider", "tests/test_examples.py", external=False)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite against its baselines and peers; writes benchmarks/results.md."""
+    session.install("-e", ".", "aiostream", "asyncstdlib")
+    session.run("python", "benchmarks/run.py", *session.posargs)

@@ -23,7 +23,7 @@ class StageStatistics:
     in_flight: int
     """Calls running right now (concurrent stages only; otherwise 0)."""
     held: int
-    """Inputs pulled and not yet emitted: running, or done and waiting for their turn."""
+    """Inputs pulled and not yet emitted (running, or done and waiting for their turn)."""
     buffered: int
     """Results waiting for the consumer (the reorder backlog)."""
     peak_held: int

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic
+
+import anyio
 
 from .._types import T
 
@@ -42,3 +44,15 @@ async def aclose_all(iterators: list[AsyncIterator[Any]]) -> None:
             error = error or exc
     if error is not None:
         raise error
+
+
+async def close_while_failing(close: Callable[[], Awaitable[None]]) -> None:
+    """Run ``close()`` while an exception is on its way out.
+
+    Teardown then often runs in a cancelled scope; a cancellation raised by ``close()`` must
+    not replace the exception that caused the teardown (it would be lost).
+    """
+    try:
+        await close()
+    except anyio.get_cancelled_exc_class():
+        pass

@@ -15,13 +15,14 @@ pulled, and it is raised to the consumer when its turn comes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Generic
 
 import anyio
 from outcome import Error, Outcome, Value
 
 from .._types import T, U
-from ._chain import aclose
+from ._chain import aclose, close_while_failing
 from ._reorder import ReorderBuffer
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         """Stop the workers (cancelling calls in flight) and close the upstream."""
         if not self._started:
             self._started = self._finished = True
+            self._stopped.set()
             await aclose(self._source)
             return
         self._scope.cancel()
@@ -113,8 +115,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                     async with anyio.create_task_group() as workers:
                         for _ in range(self._concurrency):
                             workers.start_soon(self._work)
-                finally:
-                    await aclose(self._source)
+                except BaseException:
+                    await close_while_failing(partial(aclose, self._source))
+                    raise
+                await aclose(self._source)
         finally:
             self._finished = True
             self._ready.notify()

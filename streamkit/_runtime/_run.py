@@ -18,7 +18,7 @@ from anyio.abc import TaskGroup
 from .._errors import raise_single
 from .._options import OnError
 from .._types import T
-from ._chain import Chain
+from ._chain import Chain, close_while_failing
 from ._stage import Stage
 
 _current_run: ContextVar[Run | None] = ContextVar("streamkit_run", default=None)
@@ -55,8 +55,10 @@ async def running(build: Callable[[], Chain[T]]) -> AsyncGenerator[tuple[Run, Ch
                 chain = build()
                 try:
                     yield run, chain
-                finally:
-                    await chain.aclose()
+                except BaseException:
+                    await close_while_failing(chain.aclose)
+                    raise
+                await chain.aclose()
             finally:
                 task_group.cancel_scope.cancel("streamkit pipeline closed")
                 _current_run.reset(token)

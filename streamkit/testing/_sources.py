@@ -31,7 +31,7 @@ class TrackedSource(Generic[T]):
         self.opened = 0
         """Iterations started."""
         self.closed = 0
-        """Iterations that ended: exhausted, closed or cancelled."""
+        """Iterations that ended (exhausted, closed or cancelled)."""
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterate()

@@ -71,7 +71,7 @@ class TestSources:
         assert await stream.chain([1], stream.range(2), agen(1)).collect() == [1, 0, 1, 0]
 
     async def test_merge_keeps_each_source_in_order(self) -> None:
-        a = TrackedSource(range(0, 50))
+        a = TrackedSource(range(50))
         b = TrackedSource(range(100, 150))
         merged = await stream.merge(a, b).collect()
         assert [x for x in merged if x < 100] == list(range(50))

@@ -35,15 +35,23 @@ from ._sources import open_pipeline as open_pipeline
 from ._sources import stream as stream
 from ._stream import Pipeline as Pipeline
 from ._stream import Stream as Stream
+from ._types import BatchOperator as BatchOperator
+from ._types import EnumerateOperator as EnumerateOperator
+from ._types import FlattenOperator as FlattenOperator
 from ._types import Operator as Operator
+from ._types import SameTypeOperator as SameTypeOperator
 from ._version import __version__ as __version__
 
 __all__ = (
+    "BatchOperator",
     "EmptyStreamError",
+    "EnumerateOperator",
+    "FlattenOperator",
     "Operator",
     "Pipe",
     "Pipeline",
     "PipelineStatistics",
+    "SameTypeOperator",
     "StageStatistics",
     "Stream",
     "StreamConsumedError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import Any, Generic, ParamSpec, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from ._options import OnError, check_int, check_on_error, check_window, describe
 from ._runtime._pool import Job, WorkerPool
@@ -13,7 +13,7 @@ from ._runtime._run import current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
-P = ParamSpec("P")
+F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
 
 
@@ -43,14 +43,14 @@ class StreamOperator(Generic[T, U]):
         return self.label
 
 
-def labelled(factory: Callable[P, StreamOperator[T, U]]) -> Callable[P, StreamOperator[T, U]]:
+def labelled(factory: F) -> F:
     """Name what ``factory`` makes after the call that made it, leaving out default options:
     ``map_(fetch, concurrency=16)``."""
     signature = inspect.signature(factory)
 
     @functools.wraps(factory)
-    def make(*args: P.args, **kwargs: P.kwargs) -> StreamOperator[T, U]:
-        operator = factory(*args, **kwargs)
+    def make(*args: Any, **kwargs: Any) -> StreamOperator[Any, Any]:
+        operator: StreamOperator[Any, Any] = factory(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         shown = [
             _show(value)
@@ -63,7 +63,7 @@ def labelled(factory: Callable[P, StreamOperator[T, U]]) -> Callable[P, StreamOp
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
-    return make
+    return cast(F, make)
 
 
 def _show(value: object) -> str:

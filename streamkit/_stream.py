@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from inspect import isawaitable
-from typing import Any, Generic, NoReturn, overload
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
 
@@ -168,14 +168,16 @@ class Stream(Source[T]):
         """
         return _open_pipeline(self)
 
-    def __aiter__(self) -> NoReturn:
-        raise TypeError(_ITERATION_HINT.format("stream"))
+    if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
-    async def __aenter__(self) -> NoReturn:
-        raise TypeError(_ITERATION_HINT.format("stream"))
+        def __aiter__(self) -> NoReturn:
+            raise TypeError(_ITERATION_HINT.format("stream"))
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Never reached: :meth:`__aenter__` refuses."""
+        async def __aenter__(self) -> NoReturn:
+            raise TypeError(_ITERATION_HINT.format("stream"))
+
+        async def __aexit__(self, *exc_info: object) -> None:
+            """Never reached: ``__aenter__`` refuses."""
 
     async def collect(self) -> list[T]:
         """Run the pipeline and return every item in a list.

@@ -35,3 +35,34 @@ class Operator(Protocol[T_contra, U_co]):
     """
 
     def __call__(self, source: AsyncIterable[T_contra], /) -> AsyncIterator[U_co]: ...
+
+
+# Operators whose output type follows from the input type alone. Their ``__call__`` is generic,
+# so a type checker infers it from the stream they are applied to: ``Stream[str] | take(3)`` is
+# a ``Stream[str]``.
+
+
+class SameTypeOperator(Protocol):
+    """An operator that emits items of the type it receives (:func:`take`, :func:`buffer`...)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[T]: ...
+
+
+class BatchOperator(Protocol):
+    """An operator that emits lists of the items it receives (:func:`batch`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[list[T]]: ...
+
+
+class EnumerateOperator(Protocol):
+    """An operator that emits ``(index, item)`` pairs (:func:`enumerate_`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[tuple[int, T]]: ...
+
+
+class FlattenOperator(Protocol):
+    """An operator that emits the items of each (async) iterable it receives (:func:`flatten`)."""
+
+    def __call__(
+        self, source: AsyncIterable[Iterable[T] | AsyncIterable[T]], /
+    ) -> AsyncIterator[T]: ...

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 
@@ -13,7 +14,7 @@ from .._operator import StreamOperator, labelled, start_pool
 from .._options import check_int, check_seconds
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
-from .._types import T
+from .._types import BatchOperator, SameTypeOperator, T
 
 
 async def _as_is(item: T) -> tuple[T]:
@@ -21,7 +22,7 @@ async def _as_is(item: T) -> tuple[T]:
 
 
 @labelled
-def buffer(size: int) -> StreamOperator[T, T]:
+def buffer(size: int) -> SameTypeOperator:
     """Read up to ``size`` items ahead of the consumer, in a task of the pipeline.
 
     Use it to let a slow consumer and a slow producer work at the same time.
@@ -34,14 +35,14 @@ def buffer(size: int) -> StreamOperator[T, T]:
     """
     check_int("size", size, minimum=1)
 
-    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+    def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         return start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
 
-    return StreamOperator(apply)
+    return StreamOperator[Any, Any](apply)
 
 
 @labelled
-def batch(size: int, *, timeout: float | None = None) -> StreamOperator[T, list[T]]:
+def batch(size: int, *, timeout: float | None = None) -> BatchOperator:
     """Group items into lists of at most ``size``; the last may be shorter.
 
     With ``timeout`` (seconds), a partial batch is also emitted once its oldest item has waited
@@ -54,14 +55,14 @@ def batch(size: int, *, timeout: float | None = None) -> StreamOperator[T, list[
     """
     check_int("size", size, minimum=1)
     if timeout is None:
-        return StreamOperator(lambda source, stage: _batches(source, size))
+        return StreamOperator[Any, Any](lambda source, stage: _batches(source, size))
     seconds = check_seconds("timeout", timeout)
 
-    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[list[T]]:
+    def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[list[Any]]:
         ahead = start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
         return _timed_batches(ahead, size, seconds)
 
-    return StreamOperator(apply)
+    return StreamOperator[Any, Any](apply)
 
 
 async def _batches(source: AsyncIterator[T], size: int) -> AsyncIterator[list[T]]:

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
-from .._types import T
+from .._types import SameTypeOperator, T
 from ._each import Then, call, each
 
 
@@ -46,7 +47,7 @@ def filter_(
 
 
 @labelled
-def take(n: int) -> StreamOperator[T, T]:
+def take(n: int) -> SameTypeOperator:
     """Emit the first ``n`` items, then stop everything upstream at once.
 
     Once the n-th item arrives, no further upstream call starts, calls in flight are
@@ -58,7 +59,7 @@ def take(n: int) -> StreamOperator[T, T]:
     """
     check_int("n", n, minimum=0)
 
-    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         try:
             for _ in range(n - 1):
                 try:
@@ -76,7 +77,7 @@ def take(n: int) -> StreamOperator[T, T]:
         finally:
             await aclose(source)
 
-    return StreamOperator(apply)
+    return StreamOperator[Any, Any](apply)
 
 
 @labelled
@@ -94,7 +95,7 @@ def take_while(
 
 
 @labelled
-def skip(n: int) -> StreamOperator[T, T]:
+def skip(n: int) -> SameTypeOperator:
     """Drop the first ``n`` items and emit the rest.
 
     Example::
@@ -103,7 +104,7 @@ def skip(n: int) -> StreamOperator[T, T]:
     """
     check_int("n", n, minimum=0)
 
-    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
+    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         try:
             to_drop = n
             async for item in source:
@@ -114,7 +115,7 @@ def skip(n: int) -> StreamOperator[T, T]:
         finally:
             await aclose(source)
 
-    return StreamOperator(apply)
+    return StreamOperator[Any, Any](apply)
 
 
 @labelled

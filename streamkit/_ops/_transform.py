@@ -14,7 +14,7 @@ from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._source import as_source
-from .._types import AnyIterable, T, U
+from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
 from ._each import Then, call, each
 
 
@@ -163,7 +163,7 @@ async def _flat_map(
 @labelled
 def flatten(
     *, concurrency: int = 1, ordered: bool = True, window: int | None = None
-) -> StreamOperator[AnyIterable[T], T]:
+) -> FlattenOperator:
     """Emit the items of each item (an iterable, async iterable or Stream).
 
     With ``concurrency=N`` up to N inner streams are read at once (``ordered=False`` merges
@@ -173,10 +173,13 @@ def flatten(
 
         assert await stream([[1, 2], [3]]).pipe(flatten()).collect() == [1, 2, 3]
     """
-    return flat_map(_identity, concurrency=concurrency, ordered=ordered, window=window)
+    operator: StreamOperator[Any, Any] = flat_map(
+        _identity, concurrency=concurrency, ordered=ordered, window=window
+    )
+    return operator
 
 
-def _identity(item: T) -> T:
+def _identity(item: Any) -> Any:
     return item
 
 
@@ -217,7 +220,7 @@ def scan(fn: Callable[[Any, Any], Any], initial: Any) -> StreamOperator[Any, Any
 
 
 @labelled
-def enumerate_(start: int = 0) -> StreamOperator[T, tuple[int, T]]:
+def enumerate_(start: int = 0) -> EnumerateOperator:
     """Emit ``(index, item)`` pairs, counting from ``start``.
 
     Example::
@@ -226,7 +229,7 @@ def enumerate_(start: int = 0) -> StreamOperator[T, tuple[int, T]]:
     """
     check_int("start", start, minimum=-(2**63))
 
-    async def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[tuple[int, T]]:
+    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[tuple[int, Any]]:
         index = start
         try:
             async for item in source:
@@ -235,7 +238,7 @@ def enumerate_(start: int = 0) -> StreamOperator[T, tuple[int, T]]:
         finally:
             await aclose(source)
 
-    return StreamOperator(apply)
+    return StreamOperator[Any, Any](apply)
 
 
 @labelled

@@ -1,0 +1,85 @@
+"""Run every script in ``examples/`` as a user would, on each backend it supports.
+
+The docs ``literalinclude`` these files, so this also keeps the docs' examples working.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TIMEOUT = 30  # seconds; each example takes well under 3
+
+# A fragment of each example's output per run that shows it did what it says.
+EXPECTED = {
+    "hello.py": ["[0, 9, 36, 81, 144]"],
+    "quickstart.py": [
+        "pipeline: stream(range(0, 1000)) | map_(fetch, concurrency=10) | filter_(is_long)",
+        "first 5 long pages: [2, 5, 7, 8, 10]",
+        "batch of 5: pages [0, 1, 2, 3, 4]",
+        "batch of 2: pages [10, 11]",
+        "done",
+    ],
+    "errors.py": [
+        "caught ValueError: invalid literal for int() with base 10: 'three'",
+        "same object that parse() raised: True",
+        "note: streamkit: raised by map_(parse, concurrency=3) on item 2: 'three'",
+        "parsed [1, 2, 4, 6], skipped 2",
+        "endless pipeline cancelled from outside: True",
+    ],
+    "ordered_window.py": [
+        "output order:  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]",
+        "items started while item 0 ran: 19",
+        "items started while item 0 ran: 3",
+        "at most 4 inputs held at once",
+    ],
+    "early_exit.py": [
+        "got [10, 20, 30]",
+        "[take] source closed",
+        "breaking at 20",
+        "[break] source closed",
+        "[first] source closed after reading 1 item(s)",
+        "first reading: 1",
+    ],
+}
+
+
+def example_runs() -> list[tuple[str, str]]:
+    runs: list[tuple[str, str]] = []
+    for path in sorted(EXAMPLES.glob("*.py")):
+        backends = ["asyncio", "trio"] if "--backend" in path.read_text() else ["default"]
+        runs.extend((path.name, backend) for backend in backends)
+    return runs
+
+
+def test_every_example_has_expected_output() -> None:
+    assert {path.name for path in EXAMPLES.glob("*.py")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("name", "backend"), example_runs())
+def test_example(name: str, backend: str) -> None:
+    command = [sys.executable, str(EXAMPLES / name)]
+    if backend != "default":
+        command += ["--backend", backend]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    for fragment in EXPECTED[name]:
+        assert fragment in result.stdout
+
+
+def test_readme_shows_hello_example() -> None:
+    """The README's example is examples/hello.py, from its imports on, word for word."""
+    source = (EXAMPLES / "hello.py").read_text()
+    code = source[source.index("import anyio") :]
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert code in blocks

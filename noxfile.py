@@ -47,7 +47,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Run every example script."""
-    session.install("-e", ".")
+    session.install("-e", ".[test]")
     session.run("pytest", "-p", "no:cacheprovider", "tests/test_examples.py", external=False)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Protocol, TypeAlias, TypeVar
 
 T = TypeVar("T")
@@ -20,8 +20,7 @@ T8 = TypeVar("T8")
 T_contra = TypeVar("T_contra", contravariant=True)
 U_co = TypeVar("U_co", covariant=True)
 
-MaybeAwaitable: TypeAlias = "T | Awaitable[T]"
-AnyIterable: TypeAlias = "Iterable[T] | AsyncIterable[T]"
+AnyIterable: TypeAlias = Iterable[T] | AsyncIterable[T]
 
 
 class Operator(Protocol[T_contra, U_co]):

@@ -21,6 +21,10 @@ async def _as_is(item: T) -> tuple[T]:
     return (item,)
 
 
+async def _stamped(item: T) -> tuple[tuple[float, T]]:
+    return ((anyio.current_time(), item),)
+
+
 @labelled
 def buffer(size: int) -> SameTypeOperator:
     """Read up to ``size`` items ahead of the consumer, in a task of the pipeline.
@@ -59,7 +63,7 @@ def batch(size: int, *, timeout: float | None = None) -> BatchOperator:
     seconds = check_seconds("timeout", timeout)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[list[Any]]:
-        ahead = start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
+        ahead = start_pool(source, _stamped, stage, concurrency=1, ordered=False, window=size)
         return _timed_batches(ahead, size, seconds)
 
     return StreamOperator[Any, Any](apply)
@@ -80,22 +84,22 @@ async def _batches(source: AsyncIterator[T], size: int) -> AsyncIterator[list[T]
 
 
 async def _timed_batches(
-    source: AsyncIterator[T], size: int, max_wait: float
+    source: AsyncIterator[tuple[float, T]], size: int, max_wait: float
 ) -> AsyncIterator[list[T]]:
-    # ``source`` is a worker pool, whose __anext__ may be cancelled while it waits without
-    # losing an item; so a deadline may interrupt it.
+    # ``source`` is a worker pool of (arrival time, item), whose __anext__ may be cancelled
+    # while it waits without losing an item; so the oldest item's deadline may interrupt it.
     try:
         while True:
             try:
-                first = await source.__anext__()
+                arrived, first = await source.__anext__()
             except StopAsyncIteration:
                 return
             current = [first]
             ended = False
-            with anyio.move_on_after(max_wait):
+            with anyio.move_on_after(arrived + max_wait - anyio.current_time()):
                 while len(current) < size:
                     try:
-                        current.append(await source.__anext__())
+                        current.append((await source.__anext__())[1])
                     except StopAsyncIteration:
                         ended = True
                         break

@@ -149,9 +149,14 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                 await self._process(item, index)
             finally:
                 self.in_flight -= 1
-                buffer.finish(index)
-                if buffer.ready:
-                    self._ready.notify()
+            # Only a call that completed finishes its input: a cancelled one leaves its slot
+            # open, so ordered output stops there instead of skipping the item.
+            buffer.finish(index)
+            # Finishing may release inputs with no result (filtered out, skipped), which makes
+            # room as a pop does.
+            self._room.notify()
+            if buffer.ready:
+                self._ready.notify()
 
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer

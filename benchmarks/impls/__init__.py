@@ -1,0 +1,1 @@
+"""One module per implementation compared; ``_registry`` maps the report's names to them."""

@@ -1,0 +1,111 @@
+"""``asyncgen``, the reference: one plain async generator per stage, chained directly.
+
+No tasks, no checkpoints beyond what the user functions do: the cheapest way to write the
+pipeline by hand, and so the baseline of the per-item figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from _spec import (
+    Batch,
+    Consumer,
+    Filter,
+    Flatten,
+    Map,
+    Source,
+    Stage,
+    Take,
+    aclose,
+    as_async,
+    concurrent,
+)
+
+
+def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
+    if concurrent(stages):
+        return "no concurrency: a chain of async generators runs one call at a time"
+    return None
+
+
+async def run(source: Source, stages: Sequence[Stage], consumer: Consumer) -> list[Any] | int:
+    items = as_async(source)
+    for stage in stages:
+        items = _apply(stage, items)
+    try:
+        return await consumer.consume(items)
+    finally:
+        await aclose(items)
+
+
+def _apply(stage: Stage, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    match stage:
+        case Map(fn=fn) if stage.is_async:
+            return _amap(fn, items)
+        case Map(fn=fn):
+            return _map(fn, items)
+        case Filter(pred=pred) if stage.is_async:
+            return _afilter(pred, items)
+        case Filter(pred=pred):
+            return _filter(pred, items)
+        case Batch(size=size):
+            return _batch(size, items)
+        case Flatten():
+            return _flatten(items)
+        case Take(n=n):
+            return _take(n, items)
+    raise AssertionError(stage)
+
+
+async def _map(fn: Callable[[Any], Any], items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for item in items:
+        yield fn(item)
+
+
+async def _amap(fn: Callable[[Any], Any], items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for item in items:
+        yield await fn(item)
+
+
+async def _filter(pred: Callable[[Any], Any], items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for item in items:
+        if pred(item):
+            yield item
+
+
+async def _afilter(pred: Callable[[Any], Any], items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for item in items:
+        if await pred(item):
+            yield item
+
+
+async def _batch(size: int, items: AsyncIterator[Any]) -> AsyncIterator[list[Any]]:
+    current: list[Any] = []
+    async for item in items:
+        current.append(item)
+        if len(current) == size:
+            yield current
+            current = []
+    if current:
+        yield current
+
+
+async def _flatten(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for inner in items:
+        for item in inner:
+            yield item
+
+
+async def _take(n: int, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    if n <= 0:
+        return
+    try:
+        async for item in items:
+            yield item
+            n -= 1
+            if n == 0:
+                return
+    finally:
+        await aclose(items)

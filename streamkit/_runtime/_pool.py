@@ -92,6 +92,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         buffer = self.buffer
         while not buffer.ready:
             if self._finished:
+                if buffer.held:
+                    raise anyio.BrokenResourceError(
+                        f"{self._stage.name} was cancelled before all its results were ready"
+                    )
                 raise StopAsyncIteration
             await self._ready.wait()
         result = buffer.pop()
@@ -106,7 +110,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             await aclose(self._source)
             return
         self._scope.cancel()
-        await self._stopped.wait()
+        # Shielded: the workers are already cancelled, so this is prompt; without the shield a
+        # cancelled caller would return while a worker is still inside the upstream.
+        with anyio.CancelScope(shield=True):
+            await self._stopped.wait()
 
     async def _run_stage(self) -> None:
         try:

@@ -2,7 +2,8 @@
 
 A :class:`Row` holds every sample of one (workload, backend, implementation). Ratios compare
 medians: per-item workloads with ``asyncgen`` on the same backend, wall workloads with the
-workload's ideal (and, where measured, with the ``bare-pool`` floor).
+workload's ideal (and, where measured, with the ``bare-pool`` floor). Per-item rows also show
+the ratio of best runs, which shared machines disturb less.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class Row:
     def median(self) -> float | None:
         values = self.values()
         return statistics.median(values) if values else None
+
+    def best(self) -> float | None:
+        values = self.values()
+        return min(values) if values else None
 
     def figure(self, name: str) -> list[Any]:
         """One named figure of every sample that has it."""
@@ -87,6 +92,14 @@ class Results:
         assert row.workload.ideal_s is not None
         return median / (row.workload.ideal_s * 1e3)
 
+    def min_ratio(self, row: Row) -> float | None:
+        """Best run ÷ the reference's best run, for per-item workloads (less noise-prone)."""
+        reference = self.get(row.workload.key, row.backend, REFERENCE)
+        if row.workload.metric != "per_item" or reference is None or row.impl == REFERENCE:
+            return None
+        best, base = row.best(), reference.best()
+        return best / base if best is not None and base else None
+
     def floor_ratio(self, row: Row) -> float | None:
         """Median ÷ the ``bare-pool`` floor's median on the same backend, if measured."""
         floor = self.get(row.workload.key, row.backend, FLOOR)
@@ -121,6 +134,8 @@ def notes(results: Results, row: Row) -> str:
     parts: list[str] = []
     if row.failures:
         parts.append(f"FAILED {len(row.failures)}x: {row.failures[0]}")
+    if (best := results.min_ratio(row)) is not None:
+        parts.append(f"ratio of mins {fmt(best)}x")
     floor = results.floor_ratio(row)
     if floor is not None:
         parts.append(f"{fmt(floor)}x bare-pool")
@@ -247,6 +262,23 @@ TARGETS = (
         _series("W7", "value", _median_at_most(W7_DEFAULT_MAX_S * 1e3, " ms")),
     ),
 )
+
+
+def floors(results: Results, backends: Iterable[str]) -> str:
+    """How close the bare-pool floor itself gets to each ideal, and streamkit to the floor."""
+    lines = []
+    for row in results.rows:
+        if row.impl != FLOOR or not row.samples or row.backend not in backends:
+            continue
+        subject = results.get(row.workload.key, row.backend)
+        floor_ratio = results.floor_ratio(subject) if subject else None
+        first = row.first_result_ms()
+        lines.append(
+            f"- {row.workload.key} on {row.backend}: bare-pool {fmt(results.ratio(row))}x ideal"
+            + (f" (first result +{_spread(first)} ms)" if first else "")
+            + f"; streamkit {fmt(floor_ratio)}x bare-pool"
+        )
+    return "\n".join(lines)
 
 
 def targets(results: Results, backends: Iterable[str]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -27,7 +28,7 @@ from typing import Any
 
 import _registry
 from _catalog import WORKLOADS, Workload
-from _report import Results, Row, table, targets
+from _report import Results, Row, floors, table, targets
 
 HERE = Path(__file__).resolve().parent
 BACKENDS = ("asyncio", "trio")
@@ -121,7 +122,16 @@ def run_rounds(rows: list[Row], reps: int) -> None:
                 )
 
 
-def machine_info() -> list[str]:
+def streamkit_state() -> str:
+    """The streamkit code measured: HEAD, plus a digest of any uncommitted diff under it."""
+    state = _git("rev-parse", "--short", "HEAD") or "unknown"
+    diff = _git("diff", "HEAD", "--", str(HERE.parent / "streamkit"))
+    if diff:
+        state += f" + uncommitted changes (diff {hashlib.sha1(diff.encode()).hexdigest()[:7]})"
+    return state
+
+
+def machine_info(state: str, started: datetime.datetime) -> list[str]:
     """Lines describing where and with what the suite ran."""
     versions = []
     for package in PACKAGES:
@@ -129,16 +139,12 @@ def machine_info() -> list[str]:
             versions.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             versions.append(f"{package} (not installed)")
-    commit = _git("describe", "--always", "--dirty") or "unknown"
-    changed = len(_git("status", "--porcelain", "--", "../streamkit").splitlines())
-    if changed:
-        commit += f" ({changed} uncommitted change(s) under streamkit/ measured)"
     return [
-        f"- date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"- date: {started:%Y-%m-%d %H:%M %Z}",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
         f"{platform.platform()}",
         f"- CPUs: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0))})",
-        f"- {', '.join(versions)}; streamkit at git {commit}",
+        f"- {', '.join(versions)}; streamkit at git {state}",
     ]
 
 
@@ -149,27 +155,49 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def report(rows: list[Row], backends: list[str], *, reps: int, quick: bool) -> str:
+@dataclass(frozen=True)
+class Session:
+    """What the rounds ran against: settings, and streamkit's state before and after."""
+
+    reps: int
+    quick: bool
+    started: datetime.datetime
+    state_before: str
+    state_after: str
+
+
+def report(rows: list[Row], backends: list[str], session: Session) -> str:
     """The whole markdown report."""
+    changed = session.state_before != session.state_after
     results = Results(rows)
     workloads = {row.workload.key: row.workload for row in rows}.values()
     legend = [f"- **{w.key}**: {w.title}" + _ideal(w) for w in workloads]
     return "\n".join([
-        "# streamkit benchmark results" + (" (quick smoke run)" if quick else ""),
+        "# streamkit benchmark results" + (" (quick smoke run)" if session.quick else ""),
         "",
         "Produced by `python benchmarks/run.py"
-        + (" --quick" if quick else "")
+        + (" --quick" if session.quick else "")
         + "` (`nox -s bench`); the workloads and targets are those of BENCHMARKS.md.",
         "",
-        *machine_info(),
+        *machine_info(session.state_before, session.started),
+        *(
+            [f"- **WARNING: streamkit changed during the run**, to {session.state_after}"]
+            if changed
+            else []
+        ),
         "",
-        METHOD.format(rounds=f"{reps} round{'s' * (reps != 1)}"),
+        METHOD.format(rounds=f"{session.reps} round{'s' * (session.reps != 1)}"),
         "",
         *legend,
         "",
         "## Targets",
         "",
         targets(results, backends),
+        "",
+        "Even a zero-overhead pool (bare-pool) does not reach the ideals (sleep overshoot; in W3 "
+        "and W3u the tail of the 100 ms items); the floors measured in this run:",
+        "",
+        floors(results, backends),
         "",
         "## Results",
         "",
@@ -203,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     reps = args.reps or (2 if args.quick else 5)
     output = args.output or (None if args.quick else HERE / "results.md")
 
+    started, state_before = datetime.datetime.now().astimezone(), streamkit_state()
     rows = plan([WORKLOADS[key] for key in keys], backends, quick=args.quick)
     run_rounds(rows, reps)
-    text = report(rows, backends, reps=reps, quick=args.quick)
+    session = Session(reps, args.quick, started, state_before, streamkit_state())
+    text = report(rows, backends, session)
     print(text)
     if output is not None:
         output.write_text(text, encoding="utf-8")

@@ -54,9 +54,8 @@ def _start_stage(task_group: TaskGroup, stage: Stage, receive: Receive) -> Recei
             window = anyio.Semaphore(stage.window) if stage.window is not None else None
             numbered = _start(task_group, _number, window, receive)
             worker = Map(_numbered(stage.fn, stage.is_async), stage.concurrency)
-            return _start(
-                task_group, _reorder, window, _start_workers(task_group, worker, numbered)
-            )
+            results = _start_workers(task_group, worker, numbered)
+            return _start(task_group, _reorder, window, results)
         case Map():
             return _start_workers(task_group, stage, receive)
         case Filter():

@@ -2,11 +2,13 @@
 
 No links, no ordering, no streaming: each task takes the next item, awaits the call and stores
 the result by index; the output is assembled at the end. Its wall time is what a zero-overhead
-pool reaches with real sleep overshoot and the tail of the slowest items.
+pool reaches with real sleep overshoot and the tail of the slowest items. Item 0's result
+landing counts as its first result (the floor for an ordered pipeline's first result).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -30,6 +32,8 @@ async def run(source: Iterable[Any], stages: Sequence[Stage], consumer: Consumer
     async def worker() -> None:
         for index, item in numbered:
             results[index] = await stage.fn(item)
+            if index == 0 and consumer.time_first:
+                consumer.first_at = time.perf_counter()
 
     async with anyio.create_task_group() as task_group:
         for _ in range(stage.concurrency):

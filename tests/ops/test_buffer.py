@@ -13,33 +13,14 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 from anyio.lowlevel import checkpoint
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import batch, buffer, stream, take
 from streamkit.testing import TrackedSource
+from tests.strategies import ASYNC_SETTINGS, delays, ints, pause
 
 pytestmark = pytest.mark.anyio
-
-ASYNC_SETTINGS = settings(
-    max_examples=max(20, settings().max_examples // 2),
-    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture],
-)
-"""Async property tests start an event loop per example: fewer examples than the profile."""
-
-ints = st.lists(st.integers(-1000, 1000), max_size=30)
-delays = st.lists(st.sampled_from([None, 0.0, 0.001]), min_size=1, max_size=5)
-"""Per-item latency, picked by position: none at all, a checkpoint, or a tiny sleep."""
-
-
-async def pause(latencies: list[float | None], i: int) -> None:
-    latency = latencies[i % len(latencies)]
-    if latency is None:
-        return
-    if latency == 0:
-        await checkpoint()
-    else:
-        await anyio.sleep(latency)
 
 
 async def slow_source(items: list[int], latencies: list[float | None]) -> AsyncIterator[int]:

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 import pytest
 from anyio.lowlevel import checkpoint
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import (
@@ -28,36 +28,9 @@ from streamkit import (
     tap,
 )
 from streamkit.testing import TrackedSource
+from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, pool_options, streamkit_notes
 
 pytestmark = pytest.mark.anyio
-
-ASYNC_SETTINGS = settings(
-    max_examples=max(20, settings().max_examples // 2),
-    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture],
-)
-"""Async property tests start an event loop per example: fewer examples than the profile."""
-
-ints = st.lists(st.integers(-1000, 1000), max_size=30)
-delays = st.lists(st.sampled_from([None, 0.0, 0.001]), min_size=1, max_size=5)
-"""Per-item latency, picked by ``item % len``: none at all, a checkpoint, or a tiny sleep."""
-
-
-async def pause(latencies: list[float | None], x: int) -> None:
-    latency = latencies[x % len(latencies)]
-    if latency is None:
-        return
-    if latency == 0:
-        await checkpoint()
-    else:
-        await anyio.sleep(latency)
-
-
-@st.composite
-def pool_options(draw: st.DrawFn) -> dict[str, Any]:
-    """concurrency 1..8, ordered or not, window default or anything >= concurrency."""
-    concurrency = draw(st.integers(1, 8))
-    window = draw(st.none() | st.integers(concurrency, concurrency + 8))
-    return {"concurrency": concurrency, "ordered": draw(st.booleans()), "window": window}
 
 
 def check_against(out: list[Any], expected: list[Any], *, ordered: bool) -> None:
@@ -66,10 +39,6 @@ def check_against(out: list[Any], expected: list[Any], *, ordered: bool) -> None
     else:
         assert Counter(map(repr, out)) == Counter(map(repr, expected))
         assert len(out) == len(expected)
-
-
-def streamkit_notes(exc: BaseException) -> list[str]:
-    return [note for note in getattr(exc, "__notes__", []) if note.startswith("streamkit:")]
 
 
 class Probe:

@@ -13,19 +13,15 @@ from typing import Any
 import anyio
 import pytest
 from anyio.lowlevel import checkpoint
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from streamkit import Stream, batch, buffer, filter_, flat_map, map_, stream, take
 from streamkit.testing import TrackedSource
+from tests.strategies import ASYNC_SETTINGS, pool_options
 
 pytestmark = pytest.mark.anyio
 
-ASYNC_SETTINGS = settings(
-    max_examples=max(20, settings().max_examples // 2),
-    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture],
-)
-"""Async property tests start an event loop per example: fewer examples than the profile."""
 
 latency_lists = st.lists(st.sampled_from([None, 0.0, 0.0005, 0.002]), min_size=1, max_size=6)
 """Per-item latency, picked by ``item % len``: none, a checkpoint, or a short sleep."""
@@ -117,13 +113,6 @@ def expected(kind: str, x: int) -> list[Any]:
     return [(x, 0), (x, 1)]
 
 
-@st.composite
-def pool_options(draw: st.DrawFn) -> dict[str, Any]:
-    concurrency = draw(st.integers(1, 8))
-    window = draw(st.none() | st.integers(concurrency, concurrency + 6))
-    return {"concurrency": concurrency, "ordered": draw(st.booleans()), "window": window}
-
-
 async def assert_nothing_runs_on(source: TrackedSource[int], calls: Calls) -> None:
     """Nothing of the pipeline survives it: no further pull, no further call."""
     pulled, started = source.pulled, calls.started
@@ -138,7 +127,7 @@ class TestRandomFailures:
         n=st.integers(0, 40),
         failures=failure_sets,
         kind=st.sampled_from(OPS),
-        options=pool_options(),
+        options=pool_options(max_extra_window=6),
         latencies=latency_lists,
     )
     async def test_skip_loses_nothing_and_counts_failures(
@@ -181,7 +170,7 @@ class TestRandomFailures:
         n=st.integers(1, 40),
         failures=failure_sets.filter(bool),
         kind=st.sampled_from(OPS),
-        options=pool_options(),
+        options=pool_options(max_extra_window=6),
         latencies=latency_lists,
     )
     async def test_raise_delivers_one_original_error(
@@ -252,7 +241,7 @@ class TestCancellation:
     @ASYNC_SETTINGS
     @given(
         kind=st.sampled_from(OPS),
-        options=pool_options(),
+        options=pool_options(max_extra_window=6),
         latencies=latency_lists,
         downstream=st.sampled_from(sorted(DOWNSTREAM)),
         infinite=st.booleans(),

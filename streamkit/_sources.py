@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Never, overload
 
@@ -59,7 +59,7 @@ class StreamFactory:
         """
         numbers = range(*args)
         label = f"stream.range({', '.join(map(str, args))})"
-        return Stream(IteratorSource(label, lambda: sync_items(numbers), once=False))
+        return _fresh(label, lambda: sync_items(numbers))
 
     @staticmethod
     def count(start: int = 0, step: int = 1) -> Stream[int]:
@@ -72,9 +72,7 @@ class StreamFactory:
         check_int("start", start, minimum=-(2**63))
         check_int("step", step, minimum=-(2**63))
         label = f"stream.count({start}, {step})"
-        return Stream(
-            IteratorSource(label, lambda: sync_items(itertools.count(start, step)), once=False)
-        )
+        return _fresh(label, lambda: sync_items(itertools.count(start, step)))
 
     @staticmethod
     def repeat(value: T, times: int | None = None) -> Stream[T]:
@@ -85,20 +83,11 @@ class StreamFactory:
             assert await stream.repeat("x", times=2).collect() == ["x", "x"]
         """
         if times is None:
-            return Stream(
-                IteratorSource(
-                    f"stream.repeat({value!r})",
-                    lambda: sync_items(itertools.repeat(value)),
-                    once=False,
-                )
-            )
+            return _fresh(f"stream.repeat({value!r})", lambda: sync_items(itertools.repeat(value)))
         check_int("times", times, minimum=0)
-        return Stream(
-            IteratorSource(
-                f"stream.repeat({value!r}, times={times})",
-                lambda: sync_items(itertools.repeat(value, times)),
-                once=False,
-            )
+        return _fresh(
+            f"stream.repeat({value!r}, times={times})",
+            lambda: sync_items(itertools.repeat(value, times)),
         )
 
     @staticmethod
@@ -115,9 +104,7 @@ class StreamFactory:
                     print("tick", tick)
         """
         period = check_seconds("seconds", seconds)
-        return Stream(
-            IteratorSource(f"stream.interval({seconds})", lambda: _ticks(period), once=False)
-        )
+        return _fresh(f"stream.interval({seconds})", lambda: _ticks(period))
 
     @staticmethod
     def empty() -> Stream[Never]:
@@ -127,7 +114,7 @@ class StreamFactory:
 
             assert await stream.empty().collect() == []
         """
-        return Stream(IteratorSource("stream.empty()", lambda: sync_items(()), once=False))
+        return _fresh("stream.empty()", lambda: sync_items(()))
 
     @staticmethod
     def merge(*sources: Stream[T] | AnyIterable[T]) -> Stream[T]:
@@ -199,11 +186,16 @@ class StreamFactory:
         """
         made = _sources("zip", sources)
         label = f"stream.zip({', '.join(map(repr, made))})"
-        return Stream(IteratorSource(label, lambda: _zip(made), once=False))
+        return _fresh(label, lambda: _zip(made))
 
 
 stream = StreamFactory()
 """Make a :class:`Stream`: ``stream(source)``, or ``stream.range(...)``, ``stream.merge(...)``..."""
+
+
+def _fresh(label: str, make: Callable[[], AsyncIterator[T]]) -> Stream[T]:
+    """A stream over a source that ``make`` builds afresh for every run."""
+    return Stream(IteratorSource(label, make, once=False))
 
 
 def _sources(name: str, sources: tuple[object, ...]) -> tuple[Source[Any], ...]:

@@ -39,6 +39,16 @@ EXPECTED = {
         "items started while item 0 ran: 3",
         "at most 4 inputs held at once",
     ],
+    "rag.py": [
+        "'what is backpressure' -> 'backpressure makes a fast producer wait' [doc-1]",
+        "'why not create_task' -> 'create_task leaks tasks that nobody waits for' [doc-9]",
+        "reranked 10 questions in",
+    ],
+    "ml_batch.py": [
+        "answered 35 requests in order: True",
+        "batch sizes: [8, 8, 8, 8, 1, 1, 1]",
+        "model calls: 7 instead of 35",
+    ],
     "early_exit.py": [
         "got [10, 20, 30]",
         "[take] source closed",

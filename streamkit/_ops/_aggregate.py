@@ -36,7 +36,6 @@ from .._types import (
     U,
     WindowOperator,
 )
-from ._each import call
 
 _MISSING: Any = object()
 """No ``default``/``initial`` was given."""
@@ -54,7 +53,9 @@ async def _keyed(source: AsyncIterator[T], key: Key, stage: Stage) -> AsyncItera
                 yield item, item
                 continue
             try:
-                k = await call(key, item)
+                k = key(item)
+                if isawaitable(k):
+                    k = await k
             except Exception as exc:
                 stage.failed(exc, index, item)
                 raise

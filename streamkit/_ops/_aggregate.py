@@ -7,11 +7,11 @@ Each is a plain async generator in the consumer's task that owns and closes its 
 Key functions and reducers may be sync or async; an exception they raise reaches the consumer
 as itself, with a note naming the operator and the item index.
 
-What each holds: ``chunk_by``, ``distinct_until_changed``, ``window``, ``pairwise``,
-``take_last``, ``skip_last``, ``reduce``, ``first`` and ``last`` hold a bounded number of items
-(a run of ``chunk_by`` is bounded by ``max_size=``). ``group_by`` and ``distinct`` hold state
-for every key they have seen unless given a bound (``max_groups=``/``max_size=``,
-``window=``); ``sort`` holds the whole stream by nature.
+What each holds: ``distinct_until_changed``, ``window``, ``pairwise``, ``take_last``,
+``skip_last``, ``reduce``, ``first`` and ``last`` hold a bounded number of items. ``chunk_by``
+holds one run, which ``max_size=`` bounds. ``group_by`` and ``distinct`` hold state for every
+key they have seen unless given a bound (``max_groups=`` and ``max_size=``; ``window=``).
+``sort`` holds the whole stream by nature.
 """
 
 from __future__ import annotations

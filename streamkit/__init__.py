@@ -17,6 +17,18 @@ from ._observe import StageStatistics as StageStatistics
 from ._operator import Pipe as Pipe
 from ._operator import StreamOperator as StreamOperator
 from ._operator import pipe as pipe
+from ._ops._aggregate import chunk_by as chunk_by
+from ._ops._aggregate import distinct as distinct
+from ._ops._aggregate import distinct_until_changed as distinct_until_changed
+from ._ops._aggregate import first as first
+from ._ops._aggregate import group_by as group_by
+from ._ops._aggregate import last as last
+from ._ops._aggregate import pairwise as pairwise
+from ._ops._aggregate import reduce as reduce
+from ._ops._aggregate import skip_last as skip_last
+from ._ops._aggregate import sort as sort
+from ._ops._aggregate import take_last as take_last
+from ._ops._aggregate import window as window
 from ._ops._buffer import batch as batch
 from ._ops._buffer import buffer as buffer
 from ._ops._select import filter_ as filter_
@@ -39,7 +51,10 @@ from ._types import BatchOperator as BatchOperator
 from ._types import EnumerateOperator as EnumerateOperator
 from ._types import FlattenOperator as FlattenOperator
 from ._types import Operator as Operator
+from ._types import OrDefaultOperator as OrDefaultOperator
+from ._types import PairwiseOperator as PairwiseOperator
 from ._types import SameTypeOperator as SameTypeOperator
+from ._types import WindowOperator as WindowOperator
 from ._version import __version__ as __version__
 
 __all__ = (
@@ -48,6 +63,8 @@ __all__ = (
     "EnumerateOperator",
     "FlattenOperator",
     "Operator",
+    "OrDefaultOperator",
+    "PairwiseOperator",
     "Pipe",
     "Pipeline",
     "PipelineStatistics",
@@ -58,22 +75,35 @@ __all__ = (
     "StreamFactory",
     "StreamOperator",
     "StreamkitError",
+    "WindowOperator",
     "batch",
     "buffer",
+    "chunk_by",
+    "distinct",
+    "distinct_until_changed",
     "enumerate_",
     "filter_",
+    "first",
     "flat_map",
     "flatten",
+    "group_by",
+    "last",
     "map_",
     "open_pipeline",
+    "pairwise",
     "pipe",
+    "reduce",
     "scan",
     "skip",
+    "skip_last",
     "skip_while",
+    "sort",
     "stream",
     "take",
+    "take_last",
     "take_while",
     "tap",
+    "window",
 )
 
 

@@ -22,6 +22,11 @@ def check_int(name: str, value: object, *, minimum: int) -> int:
     return value
 
 
+def check_optional_int(name: str, value: object, *, minimum: int) -> int | None:
+    """Return ``value`` if it is ``None`` (no bound) or passes :func:`check_int`."""
+    return None if value is None else check_int(name, value, minimum=minimum)
+
+
 def check_seconds(name: str, value: object) -> float:
     """Return ``value`` as a float if it is a positive number of seconds."""
     if not isinstance(value, int | float) or isinstance(value, bool):

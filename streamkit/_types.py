@@ -65,3 +65,27 @@ class FlattenOperator(Protocol):
     def __call__(
         self, source: AsyncIterable[Iterable[T] | AsyncIterable[T]], /
     ) -> AsyncIterator[T]: ...
+
+
+# Grouping and aggregate operators (streamkit/_ops/_aggregate.py).
+
+D_co = TypeVar("D_co", covariant=True)
+
+
+class WindowOperator(Protocol):
+    """An operator that emits tuples of consecutive items it receives (:func:`window`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[tuple[T, ...]]: ...
+
+
+class PairwiseOperator(Protocol):
+    """An operator that emits each pair of consecutive items it receives (:func:`pairwise`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[tuple[T, T]]: ...
+
+
+class OrDefaultOperator(Protocol[D_co]):
+    """An operator that emits an item it receives, or a default of type ``D_co``
+    (:func:`first` and :func:`last` with ``default=``)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[T | D_co]: ...

@@ -9,16 +9,28 @@ from streamkit import (
     Pipeline,
     Stream,
     batch,
+    chunk_by,
+    distinct,
+    distinct_until_changed,
     enumerate_,
     filter_,
+    first,
     flat_map,
     flatten,
+    group_by,
+    last,
     map_,
     open_pipeline,
+    pairwise,
     pipe,
+    reduce,
     scan,
+    skip_last,
+    sort,
     stream,
     take,
+    take_last,
+    window,
 )
 
 
@@ -71,6 +83,33 @@ async def check() -> None:
     map_(size, concurrency="many")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     async for _ in urls:  # type: ignore[attr-defined]  # pyright: ignore[reportGeneralTypeIssues]
         pass
+
+
+async def async_size_of_str(text: str) -> int:
+    return len(text)
+
+
+async def check_aggregate() -> None:
+    words = stream(["a", "bb"])
+    assert_type(words.pipe(group_by(size_of_str)), Stream[tuple[int, list[str]]])
+    assert_type(
+        words.pipe(group_by(async_size_of_str, max_groups=2)), Stream[tuple[int, list[str]]]
+    )
+    assert_type(words.pipe(chunk_by(size_of_str, max_size=3)), Stream[tuple[int, list[str]]])
+    assert_type(words.pipe(distinct()), Stream[str])
+    assert_type(words.pipe(distinct(size_of_str, window=8)), Stream[str])
+    assert_type(words.pipe(distinct_until_changed()), Stream[str])
+    assert_type(words.pipe(distinct_until_changed(async_size_of_str)), Stream[str])
+    assert_type(words.pipe(sort()), Stream[str])
+    assert_type(words.pipe(sort(size_of_str, reverse=True)), Stream[str])
+    assert_type(words.pipe(window(3, step=2)), Stream[tuple[str, ...]])
+    assert_type(words.pipe(pairwise()), Stream[tuple[str, str]])
+    assert_type(words.pipe(take_last(2), skip_last(1)), Stream[str])
+    assert_type(words.pipe(first()), Stream[str])
+    assert_type(words.pipe(last(default=None)), Stream[str | None])
+    assert_type(stream([1]).pipe(reduce(add)), Stream[int])
+    assert_type(words.pipe(reduce(lambda n, s: n + len(s), 0)), Stream[int])
+    sort(key=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
 def add(a: int, b: int) -> int:

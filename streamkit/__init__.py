@@ -19,6 +19,9 @@ from ._operator import StreamOperator as StreamOperator
 from ._operator import pipe as pipe
 from ._ops._buffer import batch as batch
 from ._ops._buffer import buffer as buffer
+from ._ops._fanout import broadcast as broadcast
+from ._ops._fanout import partition as partition
+from ._ops._fanout import route as route
 from ._ops._select import filter_ as filter_
 from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
@@ -59,6 +62,7 @@ __all__ = (
     "StreamOperator",
     "StreamkitError",
     "batch",
+    "broadcast",
     "buffer",
     "enumerate_",
     "filter_",
@@ -66,7 +70,9 @@ __all__ = (
     "flatten",
     "map_",
     "open_pipeline",
+    "partition",
     "pipe",
+    "route",
     "scan",
     "skip",
     "skip_while",

@@ -15,8 +15,9 @@ A :class:`Fanout` runs, in one cancel scope inside the run's task group (started
 
 Every branch is read by its own task, so a slow branch slows the pump (and with it the other
 branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items.
-The first failure (of ``choose``, or inside a branch) stops every task; results merged before
-it are delivered, then it is raised as the same object, with a note naming the branch.
+The first failure (of the upstream, of ``choose`` or inside a branch) stops every task;
+results merged before it are delivered, then it is raised as the same object (a branch's
+failure with a note naming the branch).
 """
 
 from __future__ import annotations
@@ -200,8 +201,7 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                             targets = (inputs[await choose(item)],)
                         except Exception as exc:
                             self._stage.failed(exc, index, item)
-                            self._fail(exc)
-                            return
+                            raise
                     for target in targets:
                         while len(target.queue) >= bound and not target.closed:
                             await self.room.wait()
@@ -213,6 +213,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                 await close_while_failing(partial(aclose, source))
                 raise
             await aclose(source)
+        except Exception as exc:  # of the upstream or of ``choose``
+            self._fail(exc)
         finally:
             self.input_ended = True
             for target in inputs:

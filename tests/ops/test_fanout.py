@@ -377,6 +377,6 @@ class TestRoute:
         with pytest.raises(ValueError, match=r"route\(\) needs at least one branch"):
             route(abs, {})
         with pytest.raises(TypeError, match=r"route\(\) branches must be operators"):
-            route(abs, {1: "x"})  # type: ignore[dict-item]  # pyright: ignore[reportArgumentType]
+            route(abs, {1: "x"})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
         with pytest.raises(ValueError, match=r"buffer must be an int >= 1, got 0"):
             route(abs, {1: pipe()}, buffer=0)

@@ -1,4 +1,4 @@
-"""The workloads W1..W7 of BENCHMARKS.md: inputs, stages, correctness checks and ideals.
+"""The workloads W1..W8 of BENCHMARKS.md: inputs, stages, correctness checks and ideals.
 
 A :class:`Workload` makes a fresh :class:`Setup` in the measuring process; the setup's
 ``check`` raises :class:`CheckFailed` if the output is wrong, so a wrong run never counts.
@@ -7,12 +7,13 @@ A :class:`Workload` makes a fresh :class:`Setup` in the measuring process; the s
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
 
 ALL_PEERS = ("asyncgen", "anyio-links", "streamkit", "aiostream", "asyncstdlib")
 """The implementations tried on every workload (``sync`` and ``bare-pool`` only where noted)."""
@@ -288,6 +289,24 @@ def _slow_item(n: int, *, window: int | None) -> Setup:
     )
 
 
+# -- W8: fan-out ---------------------------------------------------------------------------
+
+W8_BUFFER = 16
+
+
+def _fan_out(n: int) -> Setup:
+    def check(output: Any) -> None:
+        expected = Counter([x * 2 for x in range(n)] + [x for x in range(n) if x % 3 != 0])
+        expect(Counter(output) == expected, "items lost or duplicated across the branches")
+
+    return Setup(
+        source=range(n),
+        stages=(Broadcast(((Map(double),), (Filter(not_multiple_of_3),)), buffer=W8_BUFFER),),
+        consumer=Consumer("collect"),
+        check=check,
+    )
+
+
 # -- the catalogue ---------------------------------------------------------------------------
 
 _NO_CONCURRENCY = ("asyncgen", "asyncstdlib")  # listed so the table says why they are absent
@@ -383,6 +402,15 @@ WORKLOADS: dict[str, Workload] = {
             make=lambda n: _slow_item(n, window=W7_WINDOW),
             impls=("bare-pool", "anyio-links", "streamkit", "aiostream", *_NO_CONCURRENCY),
             ideal_s=(W7_SLOW_S + 999 * W7_FAST_S) / W7_CONCURRENCY,
+        ),
+        Workload(
+            "W8",
+            "range(200k) → broadcast to 2 branches (map | filter) → merge → collect",
+            n=200_000,
+            quick_n=20_000,
+            metric="per_item",
+            make=_fan_out,
+            reduced={"anyio-links": 10},
         ),
     )
 }

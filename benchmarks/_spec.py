@@ -59,7 +59,16 @@ class Take:
     n: int
 
 
-Stage: TypeAlias = Map | Filter | Batch | Flatten | Take
+@dataclass(frozen=True)
+class Broadcast:
+    """Send every item to each branch (its own stages) and merge the branches' outputs, each
+    branch reading from a queue of at most ``buffer`` items."""
+
+    branches: tuple[tuple[Stage, ...], ...]
+    buffer: int = 16
+
+
+Stage: TypeAlias = Map | Filter | Batch | Flatten | Take | Broadcast
 Source: TypeAlias = Iterable[Any] | AsyncIterable[Any]
 
 

@@ -31,6 +31,9 @@ from ._ops._aggregate import take_last as take_last
 from ._ops._aggregate import window as window
 from ._ops._buffer import batch as batch
 from ._ops._buffer import buffer as buffer
+from ._ops._fanout import broadcast as broadcast
+from ._ops._fanout import partition as partition
+from ._ops._fanout import route as route
 from ._ops._select import filter_ as filter_
 from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
@@ -77,6 +80,7 @@ __all__ = (
     "StreamkitError",
     "WindowOperator",
     "batch",
+    "broadcast",
     "buffer",
     "chunk_by",
     "distinct",
@@ -91,8 +95,10 @@ __all__ = (
     "map_",
     "open_pipeline",
     "pairwise",
+    "partition",
     "pipe",
     "reduce",
+    "route",
     "scan",
     "skip",
     "skip_last",

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 
 from ._options import OnError, check_int, check_on_error, check_window, describe
 from ._runtime._pool import Job, WorkerPool
-from ._runtime._run import current_run
+from ._runtime._run import Run, current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
@@ -52,14 +52,19 @@ def labelled(factory: F) -> F:
     def make(*args: Any, **kwargs: Any) -> StreamOperator[Any, Any]:
         operator: StreamOperator[Any, Any] = factory(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
-        shown = [
-            _show(value)
-            if param.kind is param.POSITIONAL_ONLY or param.default is param.empty
-            else f"{name}={_show(value)}"
-            for name, value in bound.arguments.items()
-            if (param := signature.parameters[name]).default is param.empty
-            or (value is not param.default and value != param.default)
-        ]
+        shown: list[str] = []
+        for name, value in bound.arguments.items():
+            param = signature.parameters[name]
+            if param.kind is param.VAR_POSITIONAL:
+                shown.extend(map(_show, value))
+            elif param.default is not param.empty and (
+                value is param.default or value == param.default
+            ):
+                continue
+            elif param.kind is param.POSITIONAL_ONLY or param.default is param.empty:
+                shown.append(_show(value))
+            else:
+                shown.append(f"{name}={_show(value)}")
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
@@ -67,6 +72,9 @@ def labelled(factory: F) -> F:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return "{" + ", ".join(f"{key!r}: {_show(v)}" for key, v in items.items()) + "}"
     return describe(value) if callable(value) else repr(value)
 
 
@@ -105,15 +113,26 @@ def start_pool(
     window: int,
 ) -> WorkerPool[T, U]:
     """A worker pool in the current run's task group; an error outside of any pipeline."""
+    return WorkerPool(
+        source,
+        job,
+        stage,
+        require_run(stage),
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+    )
+
+
+def require_run(stage: Stage) -> Run:
+    """The current run, for an operator that runs tasks; an error outside of any pipeline."""
     run = current_run()
     if run is None:
         raise RuntimeError(
             f"{stage.name} runs tasks, so it must run inside a pipeline: use "
             "stream(source).pipe(...) and consume it with collect() or open()"
         )
-    return WorkerPool(
-        source, job, stage, run, concurrency=concurrency, ordered=ordered, window=window
-    )
+    return run
 
 
 class Pipe(Generic[T, U]):

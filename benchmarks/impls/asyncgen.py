@@ -1,7 +1,8 @@
 """``asyncgen``, the reference: one plain async generator per stage, chained directly.
 
 No tasks, no checkpoints beyond what the user functions do: the cheapest way to write the
-pipeline by hand, and so the baseline of the per-item figures.
+pipeline by hand, and so the baseline of the per-item figures. A broadcast of per-item stages
+(W8) passes each item through each branch in turn, in one generator.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from _spec import (
     Batch,
+    Broadcast,
     Consumer,
     Filter,
     Flatten,
@@ -27,6 +29,11 @@ from _spec import (
 def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
     if concurrent(stages):
         return "no concurrency: a chain of async generators runs one call at a time"
+    for stage in stages:
+        if isinstance(stage, Broadcast) and not all(
+            isinstance(inner, Map | Filter) for branch in stage.branches for inner in branch
+        ):
+            return "broadcast of per-item stages (map, filter) only"
     return None
 
 
@@ -56,6 +63,8 @@ def _apply(stage: Stage, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
             return _flatten(items)
         case Take(n=n):
             return _take(n, items)
+        case Broadcast(branches=branches):
+            return _broadcast(branches, items)
     raise AssertionError(stage)
 
 
@@ -109,3 +118,20 @@ async def _take(n: int, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
                 return
     finally:
         await aclose(items)
+
+
+async def _broadcast(
+    branches: tuple[tuple[Stage, ...], ...], items: AsyncIterator[Any]
+) -> AsyncIterator[Any]:
+    async for item in items:
+        for branch in branches:
+            value, keep = item, True
+            for stage in branch:
+                if isinstance(stage, Map):
+                    value = await stage.fn(value) if stage.is_async else stage.fn(value)
+                elif isinstance(stage, Filter):
+                    keep = await stage.pred(value) if stage.is_async else stage.pred(value)
+                    if not keep:
+                        break
+            if keep:
+                yield value

@@ -4,7 +4,9 @@ All tasks live in one task group. A concurrent map is ``concurrency`` worker tas
 the links in and out; an ordered one adds a task that numbers the items (and holds the
 reorder window, if one is given: otherwise it is unbounded) and a task that restores input
 order. Every item pays one memory-stream hop per stage: the "one link per stage" design the
-spec warns about, measured so that the cost of the hop is on record.
+spec warns about, measured so that the cost of the hop is on record. A broadcast is a task
+sending each item into one link per branch (``buffer`` items each) and one task per branch
+forwarding its output into a shared merged link: the hand-written anyio fan-out.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 import anyio
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take, aclose, as_async
+from _spec import (
+    Batch,
+    Broadcast,
+    Consumer,
+    Filter,
+    Flatten,
+    Map,
+    Source,
+    Stage,
+    Take,
+    aclose,
+    as_async,
+)
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -66,7 +80,43 @@ def _start_stage(task_group: TaskGroup, stage: Stage, receive: Receive) -> Recei
             return _start(task_group, _flatten, receive)
         case Take(n=n):
             return _start(task_group, _take, n, receive)
+        case Broadcast(branches=branches, buffer=buffer):
+            return _start_broadcast(task_group, branches, buffer, receive)
     raise AssertionError(stage)
+
+
+def _start_broadcast(
+    task_group: TaskGroup, branches: tuple[tuple[Stage, ...], ...], buffer: int, receive: Receive
+) -> Receive:
+    merged_send, merged = anyio.create_memory_object_stream[Any](buffer * len(branches))
+    sends = []
+    with merged_send:
+        for branch in branches:
+            send, output = anyio.create_memory_object_stream[Any](buffer)
+            sends.append(send)
+            for stage in branch:
+                output = _start_stage(task_group, stage, output)
+            task_group.start_soon(_forward_all, output, merged_send.clone())
+    task_group.start_soon(_tee, receive, sends)
+    return merged
+
+
+async def _tee(receive: Receive, sends: list[Send]) -> None:
+    async with receive:
+        try:
+            async for item in receive:
+                for send in sends:
+                    await _forward(send, item)
+        finally:
+            for send in sends:
+                send.close()
+
+
+async def _forward_all(receive: Receive, send: Send) -> None:
+    async with receive, send:
+        async for item in receive:
+            if not await _forward(send, item):
+                return
 
 
 def _start_workers(task_group: TaskGroup, stage: Map, receive: Receive) -> Receive:

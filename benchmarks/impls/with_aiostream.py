@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
 from aiostream import pipe, stream
 
 
 def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
+    if any(isinstance(stage, Broadcast) for stage in stages):
+        return "no broadcast/tee operator (a fan-out would need a sub-stream per item)"
     if backend != "asyncio":
         return "asyncio only"
     if any(isinstance(stage, Map) and stage.window is not None for stage in stages):

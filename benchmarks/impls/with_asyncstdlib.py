@@ -9,10 +9,24 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncstdlib as a
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take, aclose, concurrent
+from _spec import (
+    Batch,
+    Broadcast,
+    Consumer,
+    Filter,
+    Flatten,
+    Map,
+    Source,
+    Stage,
+    Take,
+    aclose,
+    concurrent,
+)
 
 
 def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
+    if any(isinstance(stage, Broadcast) for stage in stages):
+        return "no broadcast: its tee is unbounded and has no concurrent merge"
     if concurrent(stages):
         return "no concurrency: its map awaits one call at a time"
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
 
 import streamkit as sk
 
@@ -36,4 +36,7 @@ def _operator(stage: Stage) -> sk.Operator[Any, Any]:
             return sk.flatten()
         case Take(n=n):
             return sk.take(n)
+        case Broadcast(branches=branches, buffer=buffer):
+            pipes = (sk.pipe(*map(_operator, branch)) for branch in branches)
+            return sk.broadcast(*pipes, buffer=buffer)
     raise AssertionError(stage)

@@ -8,7 +8,9 @@ from typing import assert_type
 from streamkit import (
     Pipeline,
     Stream,
+    StreamOperator,
     batch,
+    broadcast,
     chunk_by,
     distinct,
     distinct_until_changed,
@@ -22,8 +24,10 @@ from streamkit import (
     map_,
     open_pipeline,
     pairwise,
+    partition,
     pipe,
     reduce,
+    route,
     scan,
     skip_last,
     sort,
@@ -118,3 +122,29 @@ def add(a: int, b: int) -> int:
 
 def size_of_str(text: str) -> int:
     return len(text)
+
+
+async def check_fanout(numbers: Stream[int]) -> None:
+    assert_type(broadcast(map_(size_of_int), map_(size_of_int)), StreamOperator[int, int])
+    assert_type(numbers.pipe(broadcast(map_(str), pipe(map_(str), take(2)))), Stream[str])
+    assert_type(numbers.pipe(partition(is_even, map_(show), pipe(map_(show)))), Stream[str])
+    assert_type(numbers.pipe(route(is_even, {True: map_(show)}, default=map_(show))), Stream[str])
+    assert_type(numbers.pipe(route(async_key, {"a": map_(size_of_int)})), Stream[int])
+    broadcast(map_(str), buffer=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    route(is_even, {"a": map_(show)})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def size_of_int(x: int) -> int:
+    return x
+
+
+def show(x: int) -> str:
+    return str(x)
+
+
+def is_even(x: int) -> bool:
+    return x % 2 == 0
+
+
+async def async_key(x: int) -> str:
+    return "a"

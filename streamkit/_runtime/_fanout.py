@@ -1,0 +1,241 @@
+"""Fan-out: one upstream feeding several branches through exactly bounded queues, and the
+branches' outputs merged back into one stream.
+
+A :class:`Fanout` runs, in one cancel scope inside the run's task group (started by the first
+``__anext__``, as a :class:`~._pool.WorkerPool` is):
+
+- the *pump*, which reads the upstream and appends each item to the queue of every branch
+  chosen for it (all of them, or the one ``choose`` names). When a chosen queue holds
+  ``buffer`` items the pump waits until that branch takes one: no queue ever holds more than
+  ``buffer`` items, and the pump holds at most one item more;
+- one *drain* task per branch, which iterates the branch's output (the branch's operators
+  applied to its :class:`BranchInput`) and appends the results to the merged buffer, which
+  holds at most ``buffer`` results per branch. The consumer takes them from
+  :meth:`Fanout.__anext__` in its own task.
+
+Every branch is read by its own task, so a slow branch slows the pump (and with it the other
+branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items.
+The first failure (of the upstream, of ``choose`` or inside a branch) stops every task;
+results merged before it are delivered, then it is raised as the same object (a branch's
+failure with a note naming the branch).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic
+
+import anyio
+
+from .._types import Operator, T, U
+from ._chain import aclose, aclose_all, close_while_failing
+from ._pool import Wakeup
+from ._stage import Stage
+
+if TYPE_CHECKING:
+    from .._observe import StageStatistics
+    from ._run import Run
+
+Choose = Callable[[T], Awaitable[int]]
+"""``choose(item)``: the index of the one branch that gets ``item``."""
+
+
+class BranchInput(AsyncIterator[T]):
+    """What one branch reads: a queue of at most ``bound`` items that the pump fills."""
+
+    __slots__ = ("_fanout", "closed", "filled", "peak", "queue")
+
+    def __init__(self, fanout: Fanout[T, Any]) -> None:
+        self.queue: deque[T] = deque()
+        self.peak = 0
+        """The most items the queue held at once; never more than the bound."""
+        self.closed = False
+        self.filled = Wakeup()
+        self._fanout = fanout
+
+    async def __anext__(self) -> T:
+        queue = self.queue
+        while not queue:
+            if self.closed or self._fanout.input_ended:
+                raise StopAsyncIteration
+            await self.filled.wait()
+        item = queue.popleft()
+        self._fanout.room.notify()
+        return item
+
+    async def aclose(self) -> None:
+        """Take no more items (what is queued is dropped); the pump skips this branch."""
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.queue.clear()
+        self._fanout.room.notify()
+
+
+class BranchStage(Stage):
+    """A branch's input queue as a stage of the run, so ``statistics()`` shows its fill."""
+
+    __slots__ = ("input",)
+
+    def __init__(self, name: str, branch_input: BranchInput[Any]) -> None:
+        super().__init__(name)
+        self.input = branch_input
+
+    def statistics(self) -> StageStatistics:
+        from .._observe import StageStatistics
+
+        queued = len(self.input.queue)
+        return StageStatistics(self.name, 0, 0, queued, queued, self.input.peak)
+
+
+class Fanout(AsyncIterator[U], Generic[T, U]):
+    """The merged output of ``branches`` applied to the items of ``source``."""
+
+    def __init__(
+        self,
+        source: AsyncIterator[T],
+        branches: Sequence[Operator[T, U]],
+        names: Sequence[str],
+        stage: Stage,
+        run: Run,
+        *,
+        buffer: int,
+        choose: Choose[T] | None,
+    ) -> None:
+        self.bound = buffer
+        self.input_ended = False
+        self.room = Wakeup()
+        """Notified when a branch takes an item (or closes): the pump may go on."""
+        self._source = source
+        self._stage = stage
+        self._run = run
+        self._choose = choose
+        self._names = names
+        self._merged: deque[U] = deque()
+        self._merged_bound = buffer * len(branches)
+        self._ready = Wakeup()
+        self._merged_room = Wakeup()
+        self._error: Exception | None = None
+        self._scope = anyio.CancelScope()
+        self._stopped = anyio.Event()
+        self._started = False
+        self._finished = False
+        self._complete = False
+        self.inputs: list[BranchInput[T]] = []
+        self._outputs: list[AsyncIterator[U]] = []
+        for name, branch in zip(names, branches, strict=True):
+            branch_input = BranchInput[T](self)
+            run.stages.append(BranchStage(f"{stage.name} branch {name}", branch_input))
+            self.inputs.append(branch_input)
+            self._outputs.append(aiter(branch(branch_input)))
+
+    async def __anext__(self) -> U:
+        if not self._started:
+            self._started = True
+            self._run.task_group.start_soon(self._run_all, name=f"streamkit {self._stage.name}")
+        merged = self._merged
+        while not merged:
+            if self._finished:
+                error, self._error = self._error, None
+                if error is not None:
+                    raise error
+                if not self._complete:
+                    raise anyio.BrokenResourceError(
+                        f"{self._stage.name} was cancelled before all its branches ended"
+                    )
+                raise StopAsyncIteration
+            await self._ready.wait()
+        self._merged_room.notify()
+        return merged.popleft()
+
+    async def aclose(self) -> None:
+        """Stop every branch and the pump, and close the upstream."""
+        if not self._started:
+            self._started = self._finished = self._complete = True
+            self._stopped.set()
+            await aclose_all([self._source, *self._outputs])
+            return
+        self._scope.cancel()
+        # Shielded for the reason WorkerPool.aclose is: nothing may still run in the upstream.
+        with anyio.CancelScope(shield=True):
+            await self._stopped.wait()
+
+    def _fail(self, exc: Exception) -> None:
+        if self._error is None:
+            self._error = exc
+        self._scope.cancel()
+
+    async def _run_all(self) -> None:
+        try:
+            with self._scope:
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(self._pump)
+                    async with anyio.create_task_group() as drains:
+                        for index, output in enumerate(self._outputs):
+                            drains.start_soon(self._drain, index, output)
+                    # Every branch has ended: nobody needs more input.
+                    tasks.cancel_scope.cancel()
+                self._complete = True
+        finally:
+            self._finished = True
+            self._ready.notify()
+            self._stopped.set()
+
+    async def _pump(self) -> None:
+        source = self._source
+        inputs = self.inputs
+        bound = self.bound
+        choose = self._choose
+        index = -1
+        try:
+            try:
+                async for item in source:
+                    index += 1
+                    if choose is None:
+                        targets: Sequence[BranchInput[T]] = inputs
+                    else:
+                        try:
+                            targets = (inputs[await choose(item)],)
+                        except Exception as exc:
+                            self._stage.failed(exc, index, item)
+                            raise
+                    for target in targets:
+                        while len(target.queue) >= bound and not target.closed:
+                            await self.room.wait()
+                        if not target.closed:
+                            target.queue.append(item)
+                            target.peak = max(target.peak, len(target.queue))
+                            target.filled.notify()
+            except BaseException:
+                await close_while_failing(partial(aclose, source))
+                raise
+            await aclose(source)
+        except Exception as exc:  # of the upstream or of ``choose``
+            self._fail(exc)
+        finally:
+            self.input_ended = True
+            for target in inputs:
+                target.filled.notify()
+
+    async def _drain(self, index: int, output: AsyncIterator[U]) -> None:
+        merged = self._merged
+        try:
+            try:
+                async for value in output:
+                    while len(merged) >= self._merged_bound:
+                        await self._merged_room.wait()
+                    merged.append(value)
+                    self._ready.notify()
+            except BaseException:
+                await close_while_failing(partial(aclose, output))
+                raise
+            await aclose(output)
+        except Exception as exc:
+            exc.add_note(f"streamkit: raised in branch {self._names[index]} of {self._stage.name}")
+            self._fail(exc)
+        finally:
+            # Even if the branch's own operators did not close their input.
+            self.inputs[index].close()

@@ -186,7 +186,8 @@ def sample(seconds: float) -> SameTypeOperator:
     emitted goes out at once and the stream ends (reactivex's RxPY waits for the next tick,
     RxJS drops it). A tick that comes while the consumer is busy is taken when it next asks,
     and the ticks it missed entirely are merged into that one. The upstream is read one item
-    ahead by a task; the stage holds at most two items.
+    ahead by a task, and a busy consumer holds it back: after a busy spell the item emitted is
+    the one read ahead (the upstream waited meanwhile). The stage holds at most two items.
 
     Example::
 
@@ -218,6 +219,8 @@ async def _sample(ahead: AsyncIterator[T], seconds: float) -> AsyncIterator[T]:
                 yield latest[0]
             if got is _Missing.ENDED:
                 return
+            # Ticks missed while the consumer was away become one late tick, in one step
+            # (counting through them would cost a loop per tick after a long pause).
             tick = max(tick + 1, math.floor((anyio.current_time() - start) / seconds))
     finally:
         await aclose(ahead)

@@ -2,7 +2,7 @@
 
 The items wait in a buffer of exactly ``size``; what happens when it is full is the
 ``overflow`` policy. Everything runs in the event loop's thread: other tasks call the methods
-directly, other threads through :mod:`anyio.from_thread`.
+directly, other threads through ``anyio.from_thread``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ from ._options import check_int
 from ._runtime._pool import Wakeup
 from ._source import IteratorSource
 from ._stream import Stream
-from ._types import T
+from ._types import V
 
 Overflow: TypeAlias = Literal["wait", "drop_oldest", "drop_newest"]
 OVERFLOW_CHOICES = ("wait", "drop_oldest", "drop_newest")
 
 
-class PushSource(Stream[T]):
+# The item type is V, not T: subscripting at import time caches the alias, and a cached
+# ``Stream[T]`` made before streamkit/__init__.py sets ``Stream.__module__`` would keep the
+# private module's name in every signature the docs show.
+class PushSource(Stream[V]):
     """A one-shot :class:`Stream` whose items are pushed in by producers; see
     :meth:`stream.push() <StreamFactory.push>`.
 
@@ -61,7 +64,7 @@ class PushSource(Stream[T]):
         super().__init__(IteratorSource(label, self._receive, once=True))
         self._size = size
         self._overflow = overflow
-        self._items: deque[T] = deque()
+        self._items: deque[V] = deque()
         self._ended = False
         self._error: BaseException | None = None
         self._broken = False
@@ -70,7 +73,7 @@ class PushSource(Stream[T]):
         self.dropped = 0
         """Items dropped by the ``overflow`` policy so far."""
 
-    async def send(self, item: T) -> None:
+    async def send(self, item: V) -> None:
         """Add ``item``, waiting for room while the buffer is full (with ``overflow="wait"``;
         the drop policies never wait). Always a checkpoint.
 
@@ -84,7 +87,7 @@ class PushSource(Stream[T]):
             await self._room.wait()
         self.send_nowait(item)
 
-    def send_nowait(self, item: T) -> None:
+    def send_nowait(self, item: V) -> None:
         """Add ``item`` without waiting; a full buffer is handled as ``overflow`` says.
 
         Raises:
@@ -124,7 +127,7 @@ class PushSource(Stream[T]):
             raise anyio.BrokenResourceError(f"the consumer of {self!r} has finished")
         return True
 
-    async def _receive(self) -> AsyncIterator[T]:
+    async def _receive(self) -> AsyncIterator[V]:
         items = self._items
         try:
             while True:

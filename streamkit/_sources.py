@@ -129,7 +129,7 @@ class StreamFactory:
 
         The source is one-shot (a second run raises :exc:`StreamConsumedError`) and belongs to
         one event loop. Items may be sent before the run starts (up to ``size``). Other tasks
-        call the methods directly; a thread calls them through :mod:`anyio.from_thread`:
+        call the methods directly; a thread calls them through ``anyio.from_thread``:
         ``anyio.from_thread.run(feed.send, item)`` from a thread started by
         :func:`anyio.to_thread.run_sync`, or ``portal.call(feed.send, item)`` with an
         :class:`anyio.from_thread.BlockingPortal` for threads started otherwise. Calling them

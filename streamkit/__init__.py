@@ -39,12 +39,19 @@ from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
 from ._ops._select import take as take
 from ._ops._select import take_while as take_while
+from ._ops._time import debounce as debounce
+from ._ops._time import delay as delay
+from ._ops._time import rate_limit as rate_limit
+from ._ops._time import sample as sample
+from ._ops._time import throttle_first as throttle_first
+from ._ops._time import timeout as timeout
 from ._ops._transform import enumerate_ as enumerate_
 from ._ops._transform import flat_map as flat_map
 from ._ops._transform import flatten as flatten
 from ._ops._transform import map_ as map_
 from ._ops._transform import scan as scan
 from ._ops._transform import tap as tap
+from ._push import PushSource as PushSource
 from ._sources import StreamFactory as StreamFactory
 from ._sources import open_pipeline as open_pipeline
 from ._sources import stream as stream
@@ -71,6 +78,7 @@ __all__ = (
     "Pipe",
     "Pipeline",
     "PipelineStatistics",
+    "PushSource",
     "SameTypeOperator",
     "StageStatistics",
     "Stream",
@@ -83,6 +91,8 @@ __all__ = (
     "broadcast",
     "buffer",
     "chunk_by",
+    "debounce",
+    "delay",
     "distinct",
     "distinct_until_changed",
     "enumerate_",
@@ -97,8 +107,10 @@ __all__ = (
     "pairwise",
     "partition",
     "pipe",
+    "rate_limit",
     "reduce",
     "route",
+    "sample",
     "scan",
     "skip",
     "skip_last",
@@ -109,6 +121,8 @@ __all__ = (
     "take_last",
     "take_while",
     "tap",
+    "throttle_first",
+    "timeout",
     "window",
 )
 

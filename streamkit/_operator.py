@@ -7,8 +7,9 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
-from ._options import OnError, check_int, check_on_error, check_window, describe
+from ._options import OnError, check_int, check_on_error, check_rate_limit, check_window, describe
 from ._runtime._pool import Job, WorkerPool
+from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
@@ -86,21 +87,33 @@ def per_item(
     ordered: bool,
     window: int | None,
     on_error: object,
+    rate_limit: object = None,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
-    is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item."""
+    is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item.
+
+    With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
+    run: a call starts as soon as its input is released (workers pull one at a time), so at
+    most ``count`` calls start in any ``per`` seconds, across all workers.
+    """
     check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
     size = check_window(window, concurrency)
     policy = check_on_error(on_error)
-    if concurrency == 1:
-        return StreamOperator(sequential, on_error=policy)
+    rate = check_rate_limit(rate_limit)
 
     def concurrent(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
         return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
 
-    return StreamOperator(concurrent, on_error=policy)
+    apply = sequential if concurrency == 1 else concurrent
+    if rate is None:
+        return StreamOperator(apply, on_error=policy)
+    count, per = rate
+    return StreamOperator(
+        lambda source, stage: apply(paced(source, RateLimiter(count, per)), stage),
+        on_error=policy,
+    )
 
 
 def start_pool(

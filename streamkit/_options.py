@@ -7,7 +7,7 @@ Each check raises with a message that says what *is* allowed, e.g.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, cast
 
 OnError: TypeAlias = Literal["raise", "skip"]
 ON_ERROR_CHOICES = ("raise", "skip")
@@ -34,6 +34,20 @@ def check_seconds(name: str, value: object) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be a number of seconds > 0, got {value}")
     return float(value)
+
+
+def check_rate_limit(value: object) -> tuple[int, float] | None:
+    """Return ``value`` (``None``, or ``(count, per)``: at most ``count`` starts per ``per``
+    seconds) with ``per`` as a float."""
+    if value is None:
+        return None
+    if not isinstance(value, tuple) or len(value) != 2:  # pyright: ignore[reportUnknownArgumentType]
+        raise TypeError(
+            "rate_limit must be None or a (count, per_seconds) tuple such as (10, 1.0), "
+            f"got {value!r}"
+        )
+    count, per = cast("tuple[object, object]", value)
+    return check_int("rate_limit count", count, minimum=1), check_seconds("rate_limit per", per)
 
 
 def check_callable(name: str, value: object) -> None:

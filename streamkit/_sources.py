@@ -12,6 +12,7 @@ import anyio
 
 from ._ops._transform import flatten
 from ._options import check_int, check_seconds
+from ._push import Overflow, PushSource
 from ._runtime._chain import Chain, aclose_all
 from ._source import IteratorSource, Source, as_source, sync_items
 from ._stream import Pipeline, Stream
@@ -105,6 +106,51 @@ class StreamFactory:
         """
         period = check_seconds("seconds", seconds)
         return _fresh(f"stream.interval({seconds})", lambda: _ticks(period))
+
+    @staticmethod
+    def push(size: int, *, overflow: Overflow = "wait") -> PushSource[Any]:
+        """A stream that producers push items into, for code that calls a function per item
+        (callbacks, other tasks, threads) rather than being iterated.
+
+        Producers call :meth:`~PushSource.send` (``await``: waits while the buffer of ``size``
+        items is full, which is backpressure) or :meth:`~PushSource.send_nowait` (for sync
+        callbacks). When the buffer is full, ``overflow`` decides:
+
+        - ``"wait"`` (default): ``send`` waits; ``send_nowait`` raises :exc:`anyio.WouldBlock`.
+        - ``"drop_oldest"``: the oldest buffered item is dropped to make room;
+          ``"drop_newest"``: the new item is dropped. Neither waits; drops are counted in
+          :attr:`PushSource.dropped`.
+
+        The producer ends the stream with :meth:`~PushSource.close` (the consumer gets what
+        was sent, then the stream ends) or :meth:`~PushSource.fail` (then the given exception
+        is raised to the consumer). Sending after that raises
+        :exc:`anyio.ClosedResourceError`; sending after the consumer has finished (say an
+        early ``take``) raises :exc:`anyio.BrokenResourceError`, so a producer learns to stop.
+
+        The source is one-shot (a second run raises :exc:`StreamConsumedError`) and belongs to
+        one event loop. Items may be sent before the run starts (up to ``size``). Other tasks
+        call the methods directly; a thread calls them through ``anyio.from_thread``:
+        ``anyio.from_thread.run(feed.send, item)`` from a thread started by
+        :func:`anyio.to_thread.run_sync`, or ``portal.call(feed.send, item)`` with an
+        :class:`anyio.from_thread.BlockingPortal` for threads started otherwise. Calling them
+        from another thread directly is not safe.
+
+        Annotate the item type where you make it: ``feed: PushSource[bytes] = stream.push(8)``.
+
+        Example::
+
+            feed: PushSource[int] = stream.push(10)
+
+            async def produce() -> None:
+                for i in range(100):
+                    await feed.send(i)  # waits while 10 items are unread
+                feed.close()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(produce)
+                total = await feed.reduce(operator.add)  # 4950
+        """
+        return PushSource(size, overflow=overflow)
 
     @staticmethod
     def empty() -> Stream[Never]:

@@ -17,11 +17,13 @@ from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 
 
-async def _as_is(item: T) -> tuple[T]:
+async def as_is(item: T) -> tuple[T]:
+    """The pool job that passes each item on unchanged (for read-ahead)."""
     return (item,)
 
 
-async def _stamped(item: T) -> tuple[tuple[float, T]]:
+async def stamped(item: T) -> tuple[tuple[float, T]]:
+    """The pool job that passes each item on with the time it arrived."""
     return ((anyio.current_time(), item),)
 
 
@@ -40,7 +42,7 @@ def buffer(size: int) -> SameTypeOperator:
     check_int("size", size, minimum=1)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        return start_pool(source, _as_is, stage, concurrency=1, ordered=False, window=size)
+        return start_pool(source, as_is, stage, concurrency=1, ordered=False, window=size)
 
     return StreamOperator[Any, Any](apply)
 
@@ -63,7 +65,7 @@ def batch(size: int, *, timeout: float | None = None) -> BatchOperator:
     seconds = check_seconds("timeout", timeout)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[list[Any]]:
-        ahead = start_pool(source, _stamped, stage, concurrency=1, ordered=False, window=size)
+        ahead = start_pool(source, stamped, stage, concurrency=1, ordered=False, window=size)
         return _timed_batches(ahead, size, seconds)
 
     return StreamOperator[Any, Any](apply)

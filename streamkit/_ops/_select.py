@@ -24,6 +24,7 @@ def filter_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[T, T]:
     """Emit the items for which ``pred`` (sync or async) is true.
 
@@ -42,7 +43,13 @@ def filter_(
         return (item,) if await call(pred, item) else ()
 
     return per_item(
-        sequential, job, concurrency=concurrency, ordered=ordered, window=window, on_error=on_error
+        sequential,
+        job,
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+        on_error=on_error,
+        rate_limit=rate_limit,
     )
 
 

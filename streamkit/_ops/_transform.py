@@ -26,6 +26,7 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def map_(
@@ -35,6 +36,7 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def map_(
@@ -44,6 +46,7 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` (sync or async) to each item.
 
@@ -56,6 +59,9 @@ def map_(
             their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
         on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
             and counts it in ``statistics()``.
+        rate_limit: ``(count, per)``: at most ``count`` calls start in any ``per`` seconds,
+            across all workers (calls are delayed, never dropped; see :func:`rate_limit`).
+            Like aiometer's ``max_per_second``, ``(n, 1.0)``.
 
     Example::
 
@@ -70,7 +76,13 @@ def map_(
         return (await call(fn, item),)
 
     return per_item(
-        sequential, job, concurrency=concurrency, ordered=ordered, window=window, on_error=on_error
+        sequential,
+        job,
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+        on_error=on_error,
+        rate_limit=rate_limit,
     )
 
 
@@ -82,6 +94,7 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def flat_map(
@@ -91,6 +104,7 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def flat_map(
@@ -100,6 +114,7 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    rate_limit: tuple[int, float] | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` to each item and emit every item of what it returns.
 
@@ -123,6 +138,7 @@ def flat_map(
         ordered=ordered,
         window=window,
         on_error=on_error,
+        rate_limit=rate_limit,
     )
 
 

@@ -148,3 +148,31 @@ def is_even(x: int) -> bool:
 
 async def async_key(x: int) -> str:
     return "a"
+
+
+async def check_time() -> None:
+    from streamkit import (
+        PushSource,
+        debounce,
+        delay,
+        rate_limit,
+        sample,
+        throttle_first,
+        timeout,
+    )
+
+    words = stream(["a", "b"])
+    assert_type(words.pipe(timeout(1), rate_limit(5, per=0.5), throttle_first(0.2)), Stream[str])
+    assert_type(words | debounce(0.3) | sample(1) | delay(2, window=8), Stream[str])
+    assert_type(words.pipe(map_(fetch, concurrency=4, rate_limit=(10, 1.0))), Stream[bytes])
+    assert_type(words.pipe(filter_(bool, rate_limit=(1, 2))), Stream[str])
+    assert_type(words.pipe(flat_map(list, rate_limit=(1, 2))), Stream[str])
+    feed: PushSource[int] = stream.push(10, overflow="drop_oldest")
+    assert_type(feed.pipe(batch(2)), Stream[list[int]])
+    await feed.send(1)
+    feed.send_nowait(2)
+    feed.fail(ValueError())
+    assert_type(feed.dropped, int)
+    map_(size, rate_limit=10)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    stream.push(1, overflow="latest")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    rate_limit(2, 1.0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]

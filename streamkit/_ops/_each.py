@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable
 from inspect import isawaitable
+from time import perf_counter
 from typing import Any
 
 from .._runtime._chain import aclose
-from .._runtime._stage import Stage
+from .._runtime._stage import SAMPLE_EVERY, Stage
 
 
 class Then(enum.Enum):
@@ -30,20 +31,35 @@ class Then(enum.Enum):
 async def each(
     source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage, then: Then
 ) -> AsyncIterator[Any]:
-    """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says."""
+    """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says.
+
+    Counts items in and out on ``stage``, and times one call in :data:`SAMPLE_EVERY`.
+    """
     emit_result = then is Then.EMIT_RESULT
     keep_if_true = then is Then.KEEP_IF_TRUE
     emit_item = then is Then.EMIT_ITEM
     stop_if_false = then is Then.STOP_IF_FALSE
-    index = -1
+    sample_mask = SAMPLE_EVERY - 1
+    count = out = 0
+    started = 0.0
+    stage.items_in = stage.items_out = 0
+    stage.sampled_time = 0.0
     is_async: bool | None = None
     calling = True
     try:
         async for item in source:
-            index += 1
-            if not calling:  # skip_while has stopped skipping
+            count += 1
+            stage.items_in = count
+            if not calling:  # skip_while has stopped skipping: no more calls, zero-time samples
+                if count & sample_mask == 1:
+                    stage.sample(0.0)
+                out += 1
+                stage.items_out = out
                 yield item
                 continue
+            sampled = count & sample_mask == 1
+            if sampled:
+                started = perf_counter()
             try:
                 result = fn(item)
                 if is_async is None:
@@ -51,24 +67,40 @@ async def each(
                 if is_async:
                     result = await result
             except Exception as exc:
-                if stage.failed(exc, index, item):
+                if sampled:
+                    stage.sample(perf_counter() - started)
+                if stage.failed(exc, count - 1, item):
                     continue
                 raise
+            if sampled:
+                stage.sample(perf_counter() - started)
             if emit_result:
-                yield result
+                value = result
             elif keep_if_true:
-                if result:
-                    yield item
+                if not result:
+                    stage.dropped += 1
+                    continue
+                value = item
             elif emit_item:
-                yield item
+                value = item
             elif stop_if_false:
                 if not result:
+                    stage.dropped += 1
                     return
-                yield item
-            elif not result:  # Then.DROP_WHILE_TRUE
+                value = item
+            elif result:  # Then.DROP_WHILE_TRUE, still dropping
+                stage.dropped += 1
+                continue
+            else:  # Then.DROP_WHILE_TRUE: the first false result
                 calling = False
-                yield item
+                value = item
+            out += 1
+            stage.items_out = out
+            yield value
     finally:
+        # Whatever was pulled and neither emitted nor skipped (failed, cancelled) is not in
+        # flight any more.
+        stage.dropped = count - out - stage.skipped
         await aclose(source)
 
 

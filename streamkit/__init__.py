@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._errors import EmptyStreamError as EmptyStreamError
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
+from ._hooks import Hooks as Hooks
 from ._observe import PipelineStatistics as PipelineStatistics
 from ._observe import StageStatistics as StageStatistics
 from ._operator import Pipe as Pipe
@@ -30,6 +31,7 @@ from ._ops._transform import flatten as flatten
 from ._ops._transform import map_ as map_
 from ._ops._transform import scan as scan
 from ._ops._transform import tap as tap
+from ._progress import progress as progress
 from ._sources import StreamFactory as StreamFactory
 from ._sources import open_pipeline as open_pipeline
 from ._sources import stream as stream
@@ -47,6 +49,7 @@ __all__ = (
     "EmptyStreamError",
     "EnumerateOperator",
     "FlattenOperator",
+    "Hooks",
     "Operator",
     "Pipe",
     "Pipeline",
@@ -67,6 +70,7 @@ __all__ = (
     "map_",
     "open_pipeline",
     "pipe",
+    "progress",
     "scan",
     "skip",
     "skip_while",

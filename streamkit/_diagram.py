@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 Kind = Literal["source", "operator", "custom"]
 
@@ -27,6 +27,13 @@ class Node:
     """For fan-out: the chains of nodes fed by this one, besides the main line."""
     kind: Kind = "operator"
     """``"source"``, a streamkit ``"operator"``, or a ``"custom"`` (user-written) operator."""
+
+
+@runtime_checkable
+class Drawable(Protocol):
+    """An operator that says how it is drawn."""
+
+    def diagram_node(self) -> Node: ...
 
 
 _SHAPES: dict[Kind, tuple[str, str]] = {
@@ -58,7 +65,8 @@ def to_mermaid(nodes: Iterable[Node]) -> str:
 
 
 def _escape(text: str) -> str:
-    # Mermaid entity codes: a quote would end the label, < and > would read as HTML.
-    return (
-        text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    # Mermaid's entity codes (#34; for a quote): a quote would end the label, < and > would
+    # read as HTML, and a line break would end the statement.
+    return "".join(
+        f"#{ord(char)};" if char in '#"<>' or not char.isprintable() else char for char in text
     )

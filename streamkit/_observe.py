@@ -124,8 +124,8 @@ class PipelineStatistics:
         )
 
     def _repr_html_(self) -> str:
-        columns = ("operator", "in", "out", "skipped", "in flight", "held / window", "peak")
-        columns += ("backlog", "busy s", "items/s", "busy %")
+        columns = "operator in out skipped in&nbsp;flight held&nbsp;/&nbsp;window peak backlog"
+        columns += " busy&nbsp;s items/s busy&nbsp;%"
         rows = "".join(
             "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _cells(stage)) + "</tr>"
             for stage in self.stages
@@ -133,7 +133,7 @@ class PipelineStatistics:
         state = "finished" if self.finished else "running"
         return (
             "<table><thead><tr>"
-            + "".join(f"<th>{name}</th>" for name in columns)
+            + "".join(f"<th>{name}</th>" for name in columns.split())
             + f"</tr></thead><tbody>{rows}</tbody></table>"
             + f"<p>{state}, {self.elapsed:.3f} s: {escape(self.bottleneck_hint())}</p>"
         )

@@ -59,11 +59,11 @@ def progress(desc: str | None = None, total: int | None = None) -> SameTypeOpera
     async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         bar = bar_class(desc=desc, total=total, unit=" items")
         count = 0
-        stage.items_in = stage.items_out = 0
+        stage.items_in = 0
         try:
             async for item in source:
                 count += 1
-                stage.items_in = stage.items_out = count
+                stage.items_in = count
                 bar.update()
                 yield item
         finally:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
 
-from ._diagram import Node, to_mermaid
+from ._diagram import Drawable, Node, to_mermaid
 from ._errors import EmptyStreamError
 from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
@@ -180,13 +180,12 @@ class Stream(Source[T]):
             nodes = source._diagram_nodes()
         else:
             nodes = [Node(repr(source), kind="source")]
-        for operator in self._operators:
-            describe_node = getattr(operator, "diagram_node", None)
-            nodes.append(
-                describe_node()
-                if callable(describe_node)
-                else Node(describe_operator(operator), kind="custom")
-            )
+        nodes.extend(
+            operator.diagram_node()
+            if isinstance(operator, Drawable)
+            else Node(describe_operator(operator), kind="custom")
+            for operator in self._operators
+        )
         return nodes
 
     def _repr_markdown_(self) -> str:

@@ -33,16 +33,16 @@ async def each(
 ) -> AsyncIterator[Any]:
     """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says.
 
-    Counts items in and out on ``stage``, and times one call in :data:`SAMPLE_EVERY`.
+    Counts on ``stage`` the items pulled, the items dropped and the call in flight (so the
+    items emitted follow), and times one call in :data:`SAMPLE_EVERY`.
     """
     emit_result = then is Then.EMIT_RESULT
     keep_if_true = then is Then.KEEP_IF_TRUE
     emit_item = then is Then.EMIT_ITEM
     stop_if_false = then is Then.STOP_IF_FALSE
     sample_mask = SAMPLE_EVERY - 1
-    count = out = 0
-    started = 0.0
-    stage.items_in = stage.items_out = 0
+    count = 0
+    stage.items_in = 0
     stage.sampled_time = 0.0
     is_async: bool | None = None
     calling = True
@@ -53,54 +53,54 @@ async def each(
             if not calling:  # skip_while has stopped skipping: no more calls, zero-time samples
                 if count & sample_mask == 1:
                     stage.sample(0.0)
-                out += 1
-                stage.items_out = out
                 yield item
                 continue
-            sampled = count & sample_mask == 1
-            if sampled:
-                started = perf_counter()
             try:
-                result = fn(item)
-                if is_async is None:
-                    is_async = isawaitable(result)
-                if is_async:
-                    result = await result
-            except Exception as exc:
-                if sampled:
+                if count & sample_mask == 1:  # time this call (the first tells sync from async)
+                    started = perf_counter()
+                    result = fn(item)
+                    if is_async is None:
+                        is_async = isawaitable(result)
+                    if is_async:
+                        stage.in_flight = 1
+                        result = await result
+                        stage.in_flight = 0
                     stage.sample(perf_counter() - started)
+                else:
+                    result = fn(item)
+                    if is_async:
+                        stage.in_flight = 1
+                        result = await result
+                        stage.in_flight = 0
+            except Exception as exc:
+                stage.in_flight = 0
                 if stage.failed(exc, count - 1, item):
                     continue
+                stage.dropped += 1
                 raise
-            if sampled:
-                stage.sample(perf_counter() - started)
             if emit_result:
-                value = result
+                yield result
             elif keep_if_true:
-                if not result:
+                if result:
+                    yield item
+                else:
                     stage.dropped += 1
-                    continue
-                value = item
             elif emit_item:
-                value = item
+                yield item
             elif stop_if_false:
                 if not result:
                     stage.dropped += 1
                     return
-                value = item
+                yield item
             elif result:  # Then.DROP_WHILE_TRUE, still dropping
                 stage.dropped += 1
-                continue
             else:  # Then.DROP_WHILE_TRUE: the first false result
                 calling = False
-                value = item
-            out += 1
-            stage.items_out = out
-            yield value
+                yield item
     finally:
-        # Whatever was pulled and neither emitted nor skipped (failed, cancelled) is not in
-        # flight any more.
-        stage.dropped = count - out - stage.skipped
+        if stage.in_flight:  # cancelled during the call
+            stage.in_flight = 0
+            stage.dropped += 1
         await aclose(source)
 
 

@@ -20,16 +20,18 @@ SAMPLE_EVERY = 16
 class Stage:
     """One operator within one run of a pipeline.
 
-    Operators that count set :attr:`items_in` and :attr:`items_out` (from ``None``) as items
-    pass; operators that time their calls set :attr:`sampled_time`. A worker pool keeps its
+    A sequential operator that counts sets :attr:`items_in` (from ``None``) as items arrive,
+    and counts in :attr:`dropped` those it consumes without emitting or skipping (filtered
+    out, failed); while it awaits a call, :attr:`in_flight` is 1. The items it emitted
+    follow. Operators that time their calls set :attr:`sampled_time`. A worker pool keeps its
     own counters (:attr:`pool`).
     """
 
     __slots__ = (
         "dropped",
         "hooks",
+        "in_flight",
         "items_in",
-        "items_out",
         "name",
         "on_error",
         "pool",
@@ -46,9 +48,8 @@ class Stage:
         self.pool: WorkerPool[Any, Any] | None = None
         # -- observe (#5) -------------------------------------------------------------------
         self.items_in: int | None = None
-        self.items_out: int | None = None
+        self.in_flight = 0
         self.dropped = 0
-        """Inputs a sequential stage consumed without emitting them (filtered out)."""
         self.sampled_time: float | None = None
         self.sampled_calls = 0
 
@@ -87,10 +88,10 @@ class Stage:
 
         pool = self.pool
         if pool is None:
-            items_in, items_out = self.items_in, self.items_out
-            in_flight = 0
-            if items_in is not None and items_out is not None:
-                in_flight = items_in - items_out - self.skipped - self.dropped
+            items_in = self.items_in
+            items_out = None
+            if items_in is not None:
+                items_out = items_in - self.skipped - self.dropped - self.in_flight
             busy = self.sampled_time
             if busy is not None and self.sampled_calls and items_in:
                 busy *= items_in / self.sampled_calls
@@ -100,7 +101,7 @@ class Stage:
                 items_out=items_out,
                 skipped=self.skipped,
                 concurrency=1,
-                in_flight=in_flight,
+                in_flight=self.in_flight,
                 window=0,
                 held=0,
                 peak_held=0,

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import assert_type
 
 from streamkit import (
+    Hooks,
     Pipeline,
+    PipelineStatistics,
+    StageStatistics,
     Stream,
     batch,
     enumerate_,
@@ -16,6 +19,7 @@ from streamkit import (
     map_,
     open_pipeline,
     pipe,
+    progress,
     scan,
     stream,
     take,
@@ -79,3 +83,19 @@ def add(a: int, b: int) -> int:
 
 def size_of_str(text: str) -> int:
     return len(text)
+
+
+async def check_observe() -> None:
+    urls = stream(["a", "b"])
+    assert_type(urls.pipe(progress("urls", total=2)), Stream[str])
+    assert_type(await urls.collect(hooks=Hooks(), progress=True), list[str])
+    assert_type(await urls.reduce(lambda n, s: n + len(s), 0, hooks=Hooks()), int)
+    assert_type(urls.to_mermaid(), str)
+    async with urls.open(hooks=Hooks()) as items:
+        stats = items.statistics()
+        assert_type(stats, PipelineStatistics)
+        assert_type(stats.bottleneck, StageStatistics | None)
+        assert_type(stats.bottleneck_hint(), str)
+        assert_type(stats.stages[0].items_out, int | None)
+        assert_type(stats.stages[0].throughput, float | None)
+    urls.open(hooks=print)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

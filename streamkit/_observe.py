@@ -58,8 +58,8 @@ class StageStatistics:
 
     @property
     def utilization(self) -> float | None:
-        """The fraction of its capacity the stage was busy: :attr:`busy_time` divided by
-        :attr:`elapsed` times :attr:`concurrency`; ``None`` if not timed."""
+        """The fraction of its capacity the stage was busy (:attr:`busy_time` divided by
+        :attr:`elapsed` times :attr:`concurrency`), or ``None`` if not timed."""
         if self.busy_time is None or self.elapsed <= 0:
             return None
         return min(self.busy_time / (self.elapsed * self.concurrency), 1.0)

@@ -33,7 +33,7 @@ class StreamOperator(Generic[T, U]):
         self._apply = apply
         self.on_error: OnError = on_error
         self.label = "operator"
-        self.details = details
+        self.details: tuple[str, ...] = details
         """Facts shown under the label in :meth:`Stream.to_mermaid`."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:

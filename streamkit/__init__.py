@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._errors import EmptyStreamError as EmptyStreamError
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
+from ._hooks import Hooks as Hooks
 from ._observe import PipelineStatistics as PipelineStatistics
 from ._observe import StageStatistics as StageStatistics
 from ._operator import Pipe as Pipe
@@ -51,6 +52,7 @@ from ._ops._transform import flatten as flatten
 from ._ops._transform import map_ as map_
 from ._ops._transform import scan as scan
 from ._ops._transform import tap as tap
+from ._progress import progress as progress
 from ._push import PushSource as PushSource
 from ._sources import StreamFactory as StreamFactory
 from ._sources import open_pipeline as open_pipeline
@@ -72,6 +74,7 @@ __all__ = (
     "EmptyStreamError",
     "EnumerateOperator",
     "FlattenOperator",
+    "Hooks",
     "Operator",
     "OrDefaultOperator",
     "PairwiseOperator",
@@ -107,6 +110,7 @@ __all__ = (
     "pairwise",
     "partition",
     "pipe",
+    "progress",
     "rate_limit",
     "reduce",
     "route",

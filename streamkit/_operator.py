@@ -7,6 +7,7 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
+from ._diagram import Node
 from ._options import OnError, check_int, check_on_error, check_rate_limit, check_window, describe
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
@@ -25,12 +26,16 @@ class StreamOperator(Generic[T, U]):
     error notes and counts skipped failures in ``statistics()``.
     """
 
-    __slots__ = ("_apply", "label", "on_error")
+    __slots__ = ("_apply", "details", "label", "on_error")
 
-    def __init__(self, apply: Apply[T, U], *, on_error: OnError = "raise") -> None:
+    def __init__(
+        self, apply: Apply[T, U], *, on_error: OnError = "raise", details: tuple[str, ...] = ()
+    ) -> None:
         self._apply = apply
         self.on_error: OnError = on_error
         self.label = "operator"
+        self.details: tuple[str, ...] = details
+        """Facts shown under the label in :meth:`Stream.to_mermaid`."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
         run = current_run()
@@ -42,6 +47,10 @@ class StreamOperator(Generic[T, U]):
 
     def __repr__(self) -> str:
         return self.label
+
+    def diagram_node(self) -> Node:
+        """How this operator is drawn by :meth:`Stream.to_mermaid`."""
+        return Node(self.label, self.details)
 
 
 def labelled(factory: F) -> F:
@@ -106,14 +115,22 @@ def per_item(
     def concurrent(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
         return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
 
-    apply = sequential if concurrency == 1 else concurrent
-    if rate is None:
-        return StreamOperator(apply, on_error=policy)
-    count, per = rate
-    return StreamOperator(
-        lambda source, stage: apply(paced(source, RateLimiter(count, per)), stage),
-        on_error=policy,
+    apply: Apply[T, U] = sequential if concurrency == 1 else concurrent
+    details = (
+        ()
+        if concurrency == 1
+        else (f"concurrency {concurrency}", f"window {size}") + (() if ordered else ("unordered",))
     )
+    if rate is not None:
+        count, per = rate
+        details += (f"rate {count} per {per} s",)
+        unpaced = apply
+
+        def paced_apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+            return unpaced(paced(source, RateLimiter(count, per)), stage)
+
+        apply = paced_apply
+    return StreamOperator(apply, on_error=policy, details=details)
 
 
 def start_pool(

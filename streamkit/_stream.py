@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
 
+from ._diagram import Drawable, Node, to_mermaid
 from ._errors import EmptyStreamError
+from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
 from ._operator import Pipe, describe_operator
 from ._options import check_callable, describe
 from ._runtime._chain import Chain
-from ._runtime._run import Run, running
+from ._runtime._run import Run, current_run, running
 from ._runtime._stage import Stage
 from ._source import Source
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U
@@ -140,7 +142,10 @@ class Stream(Source[T]):
 
     def _open(self) -> Chain[T]:
         parts = list(self._source._open().parts)
+        run = current_run()
+        observing = run is not None and run.hooks is not None
         for operator in self._operators:
+            stages = len(run.stages) if run is not None else 0
             output: object = operator(parts[-1])
             if not isinstance(output, AsyncIterator):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(
@@ -149,16 +154,59 @@ class Stream(Source[T]):
                     "async iterable and returns an async iterator, like an async generator "
                     "function does"
                 )
+            if observing and run is not None and len(run.stages) > stages:
+                output = observed(output, run.stages[-1], run)
             parts.append(output)
         return Chain(parts)
 
+    # -- describing --------------------------------------------------------------------------
+
+    def to_mermaid(self) -> str:
+        """A `Mermaid <https://mermaid.js.org/>`_ flowchart of the pipeline: the source, then
+        each operator with its concurrency and window.
+
+        Paste it into any Mermaid renderer (GitHub and JupyterLab render ````mermaid`` blocks).
+        In a notebook a stream displays as this diagram.
+
+        Example::
+
+            print((stream(urls) | map_(fetch, concurrency=16) | take(5)).to_mermaid())
+        """
+        return to_mermaid(self._diagram_nodes())
+
+    def _diagram_nodes(self) -> list[Node]:
+        source = self._source
+        if isinstance(source, Stream) and source._label is None:
+            nodes = source._diagram_nodes()
+        else:
+            nodes = [Node(repr(source), kind="source")]
+        nodes.extend(
+            operator.diagram_node()
+            if isinstance(operator, Drawable)
+            else Node(describe_operator(operator), kind="custom")
+            for operator in self._operators
+        )
+        return nodes
+
+    def _repr_markdown_(self) -> str:
+        return f"```mermaid\n{self.to_mermaid()}\n```"
+
     # -- running -----------------------------------------------------------------------------
 
-    def open(self) -> AbstractAsyncContextManager[Pipeline[T]]:
+    def open(
+        self, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> AbstractAsyncContextManager[Pipeline[T]]:
         """Run the pipeline for the duration of an ``async with`` block.
 
         Leaving the block (normally, by ``break``, by an exception or by cancellation) stops
         every stage, closes the source and waits for every task to end.
+
+        Every consumer (:meth:`collect`, :meth:`first`, ...) takes the same keyword options.
+
+        Args:
+            hooks: a :class:`Hooks` to tell of the run's events (items, errors, stage and run
+                start and end).
+            progress: show one progress bar per stage (needs ``streamkit[progress]``).
 
         Example::
 
@@ -166,7 +214,7 @@ class Stream(Source[T]):
                 async for page in pages:
                     print(page)
         """
-        return _open_pipeline(self)
+        return _open_pipeline(self._running(hooks, progress))
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
@@ -179,62 +227,95 @@ class Stream(Source[T]):
         async def __aexit__(self, *exc_info: object) -> None:
             """Never reached: ``__aenter__`` refuses."""
 
-    async def collect(self) -> list[T]:
+    async def collect(self, *, hooks: Hooks | None = None, progress: bool = False) -> list[T]:
         """Run the pipeline and return every item in a list.
 
         Example::
 
             assert await stream(range(3)).collect() == [0, 1, 2]
         """
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             return [item async for item in chain.output]
 
-    async def first(self, default: T = _MISSING) -> T:
+    async def first(
+        self, default: T = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> T:
         """The first item (then the pipeline stops), or ``default`` if there is none.
 
         Raises:
             EmptyStreamError: the stream is empty and no ``default`` was given.
         """
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             async for item in chain.output:
                 return item
         return self._default(default, "first")
 
-    async def last(self, default: T = _MISSING) -> T:
+    async def last(
+        self, default: T = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> T:
         """The last item, or ``default`` if there is none.
 
         Raises:
             EmptyStreamError: the stream is empty and no ``default`` was given.
         """
         result = default
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             async for item in chain.output:
                 result = item
         return self._default(result, "last")
 
-    async def count(self) -> int:
+    async def count(self, *, hooks: Hooks | None = None, progress: bool = False) -> int:
         """Run the pipeline and return how many items it produced."""
         n = 0
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             async for _ in chain.output:
                 n += 1
         return n
 
-    async def drain(self) -> None:
+    async def drain(self, *, hooks: Hooks | None = None, progress: bool = False) -> None:
         """Run the pipeline for its side effects, discarding the items."""
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             async for _ in chain.output:
                 pass
 
     @overload
-    async def reduce(self, fn: Callable[[R, T], Awaitable[R]], initial: R) -> R: ...
+    async def reduce(
+        self,
+        fn: Callable[[R, T], Awaitable[R]],
+        initial: R,
+        *,
+        hooks: Hooks | None = None,
+        progress: bool = False,
+    ) -> R: ...
     @overload
-    async def reduce(self, fn: Callable[[R, T], R], initial: R) -> R: ...
+    async def reduce(
+        self,
+        fn: Callable[[R, T], R],
+        initial: R,
+        *,
+        hooks: Hooks | None = None,
+        progress: bool = False,
+    ) -> R: ...
     @overload
-    async def reduce(self, fn: Callable[[T, T], Awaitable[T]]) -> T: ...
+    async def reduce(
+        self,
+        fn: Callable[[T, T], Awaitable[T]],
+        *,
+        hooks: Hooks | None = None,
+        progress: bool = False,
+    ) -> T: ...
     @overload
-    async def reduce(self, fn: Callable[[T, T], T]) -> T: ...
-    async def reduce(self, fn: Callable[[Any, Any], Any], initial: Any = _MISSING) -> Any:
+    async def reduce(
+        self, fn: Callable[[T, T], T], *, hooks: Hooks | None = None, progress: bool = False
+    ) -> T: ...
+    async def reduce(
+        self,
+        fn: Callable[[Any, Any], Any],
+        initial: Any = _MISSING,
+        *,
+        hooks: Hooks | None = None,
+        progress: bool = False,
+    ) -> Any:
         """Fold the items with ``fn(accumulated, item)`` (sync or async), from ``initial``.
 
         Without ``initial`` the first item starts the fold.
@@ -249,7 +330,7 @@ class Stream(Source[T]):
         check_callable("fn", fn)
         stage = Stage(f"reduce({describe(fn)})")
         accumulated = initial
-        async with running(self._open) as (_, chain):
+        async with self._running(hooks, progress) as (_, chain):
             index = -1
             async for item in chain.output:
                 index += 1
@@ -264,6 +345,22 @@ class Stream(Source[T]):
                     stage.failed(exc, index, item)
                     raise
         return self._default(accumulated, "reduce")
+
+    def _running(
+        self, hooks: Hooks | None, progress: bool
+    ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
+        if hooks is not None and not isinstance(hooks, Hooks):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"hooks must be a streamkit.Hooks instance or None, got {hooks!r}")
+        if not isinstance(progress, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"progress must be True or False, got {progress!r}")
+        if progress:
+            from ._progress import StageBars
+
+            bars = StageBars()
+            hooks = bars if hooks is None else HookList((hooks, bars))
+        if hooks is None:
+            return running(self._open)
+        return running(self._open, hooks, repr(self))
 
     def _default(self, value: T, consumer: str) -> T:
         if value is _MISSING:
@@ -309,13 +406,29 @@ class Pipeline(Generic[T]):
             raise anyio.EndOfStream from None
 
     def statistics(self) -> PipelineStatistics:
-        """Counters of every streamkit stage, upstream first (also after the block ends)."""
-        return PipelineStatistics(tuple(stage.statistics() for stage in self._run.stages))
+        """Counters of every streamkit stage, upstream first, while the pipeline runs and
+        after the block ends (then final, with :attr:`~PipelineStatistics.finished` set).
+
+        In a notebook, a pipeline displays as this table.
+
+        Example::
+
+            async with stream(urls).pipe(map_(fetch, concurrency=8)).open() as pages:
+                async for page in pages:
+                    ...
+            print(pages.statistics().bottleneck_hint())
+        """
+        return self._run.statistics()
+
+    def _repr_html_(self) -> str:
+        return self.statistics()._repr_html_()  # pyright: ignore[reportPrivateUsage]
 
 
 @asynccontextmanager
-async def _open_pipeline(stream: Stream[T]) -> AsyncGenerator[Pipeline[T]]:
-    async with running(stream._open) as (run, chain):  # pyright: ignore[reportPrivateUsage]
+async def _open_pipeline(
+    runner: AbstractAsyncContextManager[tuple[Run, Chain[T]]],
+) -> AsyncGenerator[Pipeline[T]]:
+    async with runner as (run, chain):
         pipeline = Pipeline(run, chain.output)
         try:
             yield pipeline

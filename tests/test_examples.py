@@ -5,6 +5,7 @@ The docs ``literalinclude`` these files, so this also keeps the docs' examples w
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -49,6 +50,14 @@ EXPECTED = {
         "batch sizes: [8, 8, 8, 8, 1, 1, 1]",
         "model calls: 7 instead of 35",
     ],
+    "logging_hooks.py": [
+        "INFO run started: stream(list[6]) | map_(parse, concurrency=2, on_error='skip')",
+        "WARNING map_(parse, concurrency=2, on_error='skip') failed on item 2 ('three')",
+        "INFO map_(parse, concurrency=2, on_error='skip') finished: 6 in, 4 out",
+        "INFO map_(<lambda>) finished: 4 in, 4 out",
+        "INFO run finished (error: None);",
+        "numbers: [10, 20, 40, 60]",
+    ],
     "early_exit.py": [
         "got [10, 20, 30]",
         "[take] source closed",
@@ -77,8 +86,10 @@ def test_example(name: str, backend: str) -> None:
     command = [sys.executable, str(EXAMPLES / name)]
     if backend != "default":
         command += ["--backend", backend]
+    # This checkout's streamkit, whichever one is installed.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, check=False
+        command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env, check=False
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

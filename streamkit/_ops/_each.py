@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable
 from inspect import isawaitable
+from time import perf_counter
 from typing import Any
 
 from .._runtime._chain import aclose
-from .._runtime._stage import Stage
+from .._runtime._stage import SAMPLE_EVERY, Stage
 
 
 class Then(enum.Enum):
@@ -30,45 +31,76 @@ class Then(enum.Enum):
 async def each(
     source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage, then: Then
 ) -> AsyncIterator[Any]:
-    """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says."""
+    """Call ``fn`` on each item of ``source`` and act on the result as ``then`` says.
+
+    Counts on ``stage`` the items pulled, the items dropped and the call in flight (so the
+    items emitted follow), and times one call in :data:`SAMPLE_EVERY`.
+    """
     emit_result = then is Then.EMIT_RESULT
     keep_if_true = then is Then.KEEP_IF_TRUE
     emit_item = then is Then.EMIT_ITEM
     stop_if_false = then is Then.STOP_IF_FALSE
-    index = -1
+    sample_mask = SAMPLE_EVERY - 1
+    count = 0
+    stage.items_in = 0
+    stage.sampled_time = 0.0
     is_async: bool | None = None
     calling = True
     try:
         async for item in source:
-            index += 1
-            if not calling:  # skip_while has stopped skipping
+            count += 1
+            stage.items_in = count
+            if not calling:  # skip_while has stopped skipping: no more calls, zero-time samples
+                if count & sample_mask == 1:
+                    stage.sample(0.0)
                 yield item
                 continue
             try:
-                result = fn(item)
-                if is_async is None:
-                    is_async = isawaitable(result)
-                if is_async:
-                    result = await result
+                if count & sample_mask == 1:  # time this call (the first tells sync from async)
+                    started = perf_counter()
+                    result = fn(item)
+                    if is_async is None:
+                        is_async = isawaitable(result)
+                    if is_async:
+                        stage.in_flight = 1
+                        result = await result
+                        stage.in_flight = 0
+                    stage.sample(perf_counter() - started)
+                else:
+                    result = fn(item)
+                    if is_async:
+                        stage.in_flight = 1
+                        result = await result
+                        stage.in_flight = 0
             except Exception as exc:
-                if stage.failed(exc, index, item):
+                stage.in_flight = 0
+                if stage.failed(exc, count - 1, item):
                     continue
+                stage.dropped += 1
                 raise
             if emit_result:
                 yield result
             elif keep_if_true:
                 if result:
                     yield item
+                else:
+                    stage.dropped += 1
             elif emit_item:
                 yield item
             elif stop_if_false:
                 if not result:
+                    stage.dropped += 1
                     return
                 yield item
-            elif not result:  # Then.DROP_WHILE_TRUE
+            elif result:  # Then.DROP_WHILE_TRUE, still dropping
+                stage.dropped += 1
+            else:  # Then.DROP_WHILE_TRUE: the first false result
                 calling = False
                 yield item
     finally:
+        if stage.in_flight:  # cancelled during the call
+            stage.in_flight = 0
+            stage.dropped += 1
         await aclose(source)
 
 

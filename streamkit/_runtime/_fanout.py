@@ -69,6 +69,10 @@ class BranchInput(AsyncIterator[T]):
         """Take no more items (what is queued is dropped); the pump skips this branch."""
         self.close()
 
+    def bound(self) -> int:
+        """The most items the queue may hold."""
+        return self._fanout.bound
+
     def close(self) -> None:
         self.closed = True
         self.queue.clear()
@@ -84,11 +88,24 @@ class BranchStage(Stage):
         super().__init__(name)
         self.input = branch_input
 
-    def statistics(self) -> StageStatistics:
+    def statistics(self, elapsed: float) -> StageStatistics:
         from .._observe import StageStatistics
 
         queued = len(self.input.queue)
-        return StageStatistics(self.name, 0, 0, queued, queued, self.input.peak)
+        return StageStatistics(
+            operator=self.name,
+            items_in=None,
+            items_out=None,
+            skipped=0,
+            concurrency=1,
+            in_flight=0,
+            window=self.input.bound(),
+            held=queued,
+            peak_held=self.input.peak,
+            buffered=queued,
+            busy_time=None,
+            elapsed=elapsed,
+        )
 
 
 class Fanout(AsyncIterator[U], Generic[T, U]):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
+from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
 import anyio
@@ -67,13 +68,15 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         window: int,
     ) -> None:
         self.buffer = ReorderBuffer[Outcome[U]](ordered=ordered, window=window)
+        self.concurrency = concurrency
         self.in_flight = 0
         self.peak_held = 0
+        self.emitted = 0
+        self.busy_time = 0.0
         self._source = source
         self._job = job
         self._stage = stage
         self._run = run
-        self._concurrency = concurrency
         self._pulling = False
         self._pulled = Wakeup()
         self._ready = Wakeup()
@@ -100,7 +103,9 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             await self._ready.wait()
         result = buffer.pop()
         self._room.notify()
-        return result.unwrap()
+        value = result.unwrap()
+        self.emitted += 1
+        return value
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
@@ -120,7 +125,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             with self._scope:
                 try:
                     async with anyio.create_task_group() as workers:
-                        for _ in range(self._concurrency):
+                        for _ in range(self.concurrency):
                             workers.start_soon(self._work)
                 except BaseException:
                     await close_while_failing(partial(aclose, self._source))
@@ -152,10 +157,12 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
             self.in_flight += 1
+            started = perf_counter()
             try:
                 await self._process(item, index)
             finally:
                 self.in_flight -= 1
+                self.busy_time += perf_counter() - started
             # Only a call that completed finishes its input: a cancelled one leaves its slot
             # open, so ordered output stops there instead of skipping the item.
             buffer.finish(index)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from time import perf_counter
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import TaskGroup
@@ -21,22 +23,44 @@ from .._types import T
 from ._chain import Chain, close_while_failing
 from ._stage import Stage
 
+if TYPE_CHECKING:
+    from .._hooks import Hooks
+    from .._observe import PipelineStatistics
+
 _current_run: ContextVar[Run | None] = ContextVar("streamkit_run", default=None)
 
 
 class Run:
     """The task group and the stages of one execution of a pipeline."""
 
-    __slots__ = ("stages", "task_group")
+    __slots__ = ("ended", "hooks", "stages", "started", "task_group")
 
-    def __init__(self, task_group: TaskGroup) -> None:
+    def __init__(self, task_group: TaskGroup, hooks: Hooks | None = None) -> None:
         self.task_group = task_group
         self.stages: list[Stage] = []
+        self.hooks = hooks
+        self.started = perf_counter()
+        self.ended: float | None = None
 
     def add_stage(self, name: str, on_error: OnError = "raise") -> Stage:
-        stage = Stage(name, on_error)
+        stage = Stage(name, on_error, self.hooks)
         self.stages.append(stage)
         return stage
+
+    def elapsed(self) -> float:
+        """Seconds since the run started, or that it lasted once it has ended."""
+        return (self.ended or perf_counter()) - self.started
+
+    def statistics(self) -> PipelineStatistics:
+        """A snapshot of every stage's counters, upstream first."""
+        from .._observe import PipelineStatistics
+
+        elapsed = self.elapsed()
+        return PipelineStatistics(
+            tuple(stage.statistics(elapsed) for stage in self.stages),
+            elapsed=elapsed,
+            finished=self.ended is not None,
+        )
 
 
 def current_run() -> Run | None:
@@ -45,22 +69,40 @@ def current_run() -> Run | None:
 
 
 @asynccontextmanager
-async def running(build: Callable[[], Chain[T]]) -> AsyncGenerator[tuple[Run, Chain[T]]]:
-    """Build a pipeline inside a fresh task group and hand its chain to the caller."""
+async def running(
+    build: Callable[[], Chain[T]], hooks: Hooks | None = None, label: str = "pipeline"
+) -> AsyncGenerator[tuple[Run, Chain[T]]]:
+    """Build a pipeline inside a fresh task group and hand its chain to the caller.
+
+    ``hooks`` hear of the run's start and end (``label`` names the pipeline to them).
+    """
+    if hooks is not None:
+        hooks.run_started(label)
+    run: Run | None = None
+    error: BaseException | None = None
     try:
-        async with anyio.create_task_group() as task_group:
-            run = Run(task_group)
-            token = _current_run.set(run)
-            try:
-                chain = build()
+        try:
+            async with anyio.create_task_group() as task_group:
+                run = Run(task_group, hooks)
+                token = _current_run.set(run)
                 try:
-                    yield run, chain
-                except BaseException:
-                    await close_while_failing(chain.aclose)
-                    raise
-                await chain.aclose()
-            finally:
-                task_group.cancel_scope.cancel("streamkit pipeline closed")
-                _current_run.reset(token)
-    except BaseExceptionGroup as group:
-        raise_single(group)
+                    chain = build()
+                    try:
+                        yield run, chain
+                    except BaseException:
+                        await close_while_failing(chain.aclose)
+                        raise
+                    await chain.aclose()
+                finally:
+                    task_group.cancel_scope.cancel("streamkit pipeline closed")
+                    _current_run.reset(token)
+        except BaseExceptionGroup as group:
+            raise_single(group)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        if run is not None:
+            run.ended = perf_counter()
+            if hooks is not None:
+                hooks.run_finished(run.statistics(), error)

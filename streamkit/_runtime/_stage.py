@@ -1,4 +1,5 @@
-"""Per-run bookkeeping of one operator: its name for error notes and its failure policy."""
+"""Per-run bookkeeping of one operator: its name for error notes, its failure policy and the
+counters that ``statistics()`` reports."""
 
 from __future__ import annotations
 
@@ -7,47 +8,119 @@ from typing import TYPE_CHECKING, Any
 from .._errors import add_operator_note
 
 if TYPE_CHECKING:
+    from .._hooks import Hooks
     from .._observe import StageStatistics
     from .._options import OnError
     from ._pool import WorkerPool
 
+SAMPLE_EVERY = 16
+"""A sequential stage times the calls whose 1-based count is 1 modulo this (a power of 2)."""
+
 
 class Stage:
-    """One operator within one run of a pipeline."""
+    """One operator within one run of a pipeline.
 
-    __slots__ = ("name", "on_error", "pool", "skipped")
+    A sequential operator that counts sets :attr:`items_in` (from ``None``) as items arrive,
+    and counts in :attr:`dropped` those it consumes without emitting or skipping (filtered
+    out, failed); while it awaits a call, :attr:`in_flight` is 1. The items it emitted
+    follow. Operators that time their calls set :attr:`sampled_time`. A worker pool keeps its
+    own counters (:attr:`pool`).
+    """
 
-    def __init__(self, name: str, on_error: OnError = "raise") -> None:
+    __slots__ = (
+        "dropped",
+        "hooks",
+        "in_flight",
+        "items_in",
+        "name",
+        "on_error",
+        "pool",
+        "sampled_calls",
+        "sampled_time",
+        "skipped",
+    )
+
+    def __init__(self, name: str, on_error: OnError = "raise", hooks: Hooks | None = None) -> None:
         self.name = name
         self.on_error = on_error
+        self.hooks = hooks
         self.skipped = 0
         self.pool: WorkerPool[Any, Any] | None = None
+        # -- observe (#5) -------------------------------------------------------------------
+        self.items_in: int | None = None
+        self.in_flight = 0
+        self.dropped = 0
+        self.sampled_time: float | None = None
+        self.sampled_calls = 0
 
-    def failed(self, exc: BaseException, index: int, item: object) -> bool:
+    def failed(self, exc: Exception, index: int, item: object) -> bool:
         """Apply the failure policy to ``exc`` raised on item ``index``.
 
         Returns ``True`` when the item is skipped (and counted); otherwise attaches the note that
         names this operator and the item, and returns ``False`` so the caller re-raises.
         """
-        if self.on_error == "skip":
+        skip = self.on_error == "skip"
+        if self.hooks is not None:
+            self.hooks.error(self.name, exc, index, item, skipped=skip)
+        if skip:
             self.skipped += 1
             return True
         add_operator_note(exc, self.name, index, item)
         return False
 
-    def statistics(self) -> StageStatistics:
-        """A snapshot of this stage's counters."""
+    def retrying(
+        self, exc: Exception, index: int, item: object, *, attempt: int, delay: float
+    ) -> None:
+        """Report that the call on item ``index`` raised ``exc`` and will be retried after
+        ``delay`` seconds (``attempt`` counts the failed attempts from 1); retry code calls
+        this before each retry, and it reaches :meth:`Hooks.retry`."""
+        if self.hooks is not None:
+            self.hooks.retry(self.name, exc, index, item, attempt=attempt, delay=delay)
+
+    def sample(self, seconds: float) -> None:
+        """Record the duration of a sampled call (see :data:`SAMPLE_EVERY`)."""
+        self.sampled_time = (self.sampled_time or 0.0) + seconds
+        self.sampled_calls += 1
+
+    def statistics(self, elapsed: float) -> StageStatistics:
+        """A snapshot of this stage's counters, ``elapsed`` seconds into the run."""
         from .._observe import StageStatistics
 
         pool = self.pool
         if pool is None:
-            return StageStatistics(self.name, self.skipped, 0, 0, 0, 0)
-        buf = pool.buffer
+            items_in = self.items_in
+            items_out = None
+            if items_in is not None:
+                items_out = items_in - self.skipped - self.dropped - self.in_flight
+            busy = self.sampled_time
+            if busy is not None and self.sampled_calls and items_in:
+                busy *= items_in / self.sampled_calls
+            return StageStatistics(
+                operator=self.name,
+                items_in=items_in,
+                items_out=items_out,
+                skipped=self.skipped,
+                concurrency=1,
+                in_flight=self.in_flight,
+                window=0,
+                held=0,
+                peak_held=0,
+                buffered=0,
+                busy_time=busy,
+                elapsed=elapsed,
+            )
+        buffer = pool.buffer
         return StageStatistics(
             operator=self.name,
+            items_in=buffer.started,
+            items_out=pool.emitted,
             skipped=self.skipped,
+            concurrency=pool.concurrency,
             in_flight=pool.in_flight,
-            held=buf.held,
-            buffered=buf.buffered,
+            window=buffer.window,
+            held=buffer.held,
             peak_held=pool.peak_held,
+            buffered=buffer.buffered,
+            busy_time=pool.busy_time,
+            elapsed=elapsed,
         )

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import assert_type
 
 from streamkit import (
+    Hooks,
     Pipeline,
+    PipelineStatistics,
+    StageStatistics,
     Stream,
     StreamOperator,
     batch,
@@ -26,6 +29,7 @@ from streamkit import (
     pairwise,
     partition,
     pipe,
+    progress,
     reduce,
     route,
     scan,
@@ -176,3 +180,19 @@ async def check_time() -> None:
     map_(size, rate_limit=10)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     stream.push(1, overflow="latest")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     rate_limit(2, 1.0)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+async def check_observe() -> None:
+    urls = stream(["a", "b"])
+    assert_type(urls.pipe(progress("urls", total=2)), Stream[str])
+    assert_type(await urls.collect(hooks=Hooks(), progress=True), list[str])
+    assert_type(await urls.reduce(lambda n, s: n + len(s), 0, hooks=Hooks()), int)
+    assert_type(urls.to_mermaid(), str)
+    async with urls.open(hooks=Hooks()) as items:
+        stats = items.statistics()
+        assert_type(stats, PipelineStatistics)
+        assert_type(stats.bottleneck, StageStatistics | None)
+        assert_type(stats.bottleneck_hint(), str)
+        assert_type(stats.stages[0].items_out, int | None)
+        assert_type(stats.stages[0].throughput, float | None)
+    urls.open(hooks=print)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -19,6 +19,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Generic
 
 import anyio
+from anyio.lowlevel import checkpoint
 from outcome import Error, Outcome, Value
 
 from .._types import T, U
@@ -82,6 +83,8 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         self._stopped = anyio.Event()
         self._started = False
         self._finished = False
+        self._complete = False
+        """Whether the workers ended by themselves (input exhausted or a failure stored)."""
         self._no_more_input = False
         stage.pool = self
 
@@ -92,11 +95,14 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         buffer = self.buffer
         while not buffer.ready:
             if self._finished:
-                if buffer.held:
-                    raise anyio.BrokenResourceError(
-                        f"{self._stage.name} was cancelled before all its results were ready"
-                    )
-                raise StopAsyncIteration
+                if self._complete:
+                    raise StopAsyncIteration
+                # The workers were cancelled before the input ran out: never a normal end. If
+                # that was an outside cancellation reaching this consumer too, it sees it here.
+                await checkpoint()
+                raise anyio.BrokenResourceError(
+                    f"{self._stage.name} was cancelled before all its results were ready"
+                )
             await self._ready.wait()
         result = buffer.pop()
         self._room.notify()
@@ -126,6 +132,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                     await close_while_failing(partial(aclose, self._source))
                     raise
                 await aclose(self._source)
+                self._complete = True
         finally:
             self._finished = True
             self._ready.notify()

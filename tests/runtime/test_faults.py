@@ -8,6 +8,7 @@ background, and outside cancellation is absorbed by the scope that caused it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -382,10 +383,6 @@ class TestRegressions:
         assert out == []
         assert stats.skipped == 3
 
-    @pytest.mark.xfail(
-        reason="known bug: under outside cancellation the ordered pool can end early (open)",
-        strict=False,
-    )
     async def test_cancelled_call_is_not_skipped_in_ordered_output(self) -> None:
         """Outside cancellation hits the call of item 1 while item 2 is done and buffered. A
         consumer that keeps reading (here: after shielded work) must not get item 2 right
@@ -426,7 +423,29 @@ class TestRegressions:
             assert scope.cancelled_caught
         assert received == [0, 1, 2][: len(received)], "ordered output skipped an item"
 
-    @pytest.mark.xfail(reason="known bug: timed batch cancelled before start (open)", strict=False)
+    @pytest.mark.parametrize("ordered", [True, False])
+    async def test_cancelled_while_waiting_for_input_is_not_a_normal_end(
+        self, ordered: bool
+    ) -> None:
+        """Outside cancellation while every worker waits on the upstream (no input held): a
+        consumer shielded from that cancellation must not see the stream end as if complete.
+        (The pool used to end normally whenever no input was held.)"""
+
+        async def source() -> AsyncIterator[int]:
+            yield 0
+            await anyio.sleep_forever()
+            yield 1
+
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                pipeline = stream(source()).pipe(map_(str, concurrency=2, ordered=ordered))
+                async with pipeline.open() as items:
+                    assert await items.receive() == "0"
+                    scope.cancel()
+                    with anyio.CancelScope(shield=True):
+                        with pytest.raises(anyio.BrokenResourceError, match="cancelled before"):
+                            await items.receive()
+
     async def test_cancelled_before_start_with_a_timed_batch(self) -> None:
         """Outside cancellation before the first item, with ``batch(timeout=)`` reading a
         sequential stage: the cancellation is absorbed by its scope. (The batch's read-ahead

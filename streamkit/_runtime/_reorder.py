@@ -98,7 +98,7 @@ class ReorderBuffer(Generic[T]):
 
     def put(self, index: int, value: T) -> None:
         """Add a result of input ``index`` (after its earlier results)."""
-        slot = self._slots[index]
+        slot = self._slot(index)
         if slot.finished:
             raise RuntimeError(f"input {index} is already finished")
         self.buffered += 1
@@ -108,7 +108,7 @@ class ReorderBuffer(Generic[T]):
 
     def finish(self, index: int) -> None:
         """Mark input ``index`` as having all its results."""
-        slot = self._slots[index]
+        slot = self._slot(index)
         slot.finished = True
         if self.ordered:
             self._release_finished_heads()
@@ -130,6 +130,18 @@ class ReorderBuffer(Generic[T]):
         if slot.finished and not slot.values:
             self._release(index)
         return value
+
+    def _slot(self, index: int) -> _Slot[T]:
+        try:
+            return self._slots[index]
+        except KeyError:
+            if 0 <= index < self.started:
+                raise RuntimeError(
+                    f"input {index} is already released (finished, every result popped)"
+                ) from None
+            raise ValueError(
+                f"input {index} was never started; start() has given out {self.started} index(es)"
+            ) from None
 
     def _release(self, index: int) -> None:
         del self._slots[index]

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from inspect import isawaitable
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from anyio.lowlevel import checkpoint
 
@@ -115,10 +115,11 @@ def flat_map(
     """
     check_callable("fn", fn)
 
-    async def job(item: Any) -> Iterable[Any] | AsyncIterator[Any]:
+    async def job(item: Any) -> Sequence[Any] | AsyncIterator[Any]:
         produced = await call(fn, item)
-        # A list or tuple goes to the pool as is: it iterates sync iterables directly.
-        return produced if isinstance(produced, list | tuple) else _inner(produced)
+        if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
+            return cast("Sequence[Any]", produced)
+        return _inner(produced)
 
     return per_item(
         lambda source, stage: _flat_map(source, fn, stage),
@@ -155,9 +156,10 @@ async def _flat_map(
                     # The common case, iterated here rather than through an inner chain (three
                     # generators per item): a checkpoint per CHECKPOINT_EVERY items, as a sync
                     # source has, and one for an empty result.
-                    for start in range(0, len(produced) or 1, CHECKPOINT_EVERY):
+                    sequence = cast("Sequence[Any]", produced)
+                    for start in range(0, len(sequence) or 1, CHECKPOINT_EVERY):
                         await checkpoint()
-                        for value in produced[start : start + CHECKPOINT_EVERY]:
+                        for value in sequence[start : start + CHECKPOINT_EVERY]:
                             yield value
                 else:
                     inner = _inner(produced)

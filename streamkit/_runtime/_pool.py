@@ -86,6 +86,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         self._complete = False
         """Whether the workers ended by themselves (input exhausted or a failure stored)."""
         self._no_more_input = False
+        self._failures: list[tuple[int, BaseException]] = []
+        """Failed calls (index, exception): bounded, as no input starts after the first."""
+        self._raised: BaseException | None = None
+        """The first failure raised to the consumer."""
         stage.pool = self
 
     async def __anext__(self) -> U:
@@ -106,7 +110,11 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             await self._ready.wait()
         result = buffer.pop()
         self._room.notify()
-        return result.unwrap()
+        try:
+            return result.unwrap()
+        except BaseException as exc:
+            self._raised = self._raised or exc
+            raise
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
@@ -120,6 +128,25 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         # cancelled caller would return while a worker is still inside the upstream.
         with anyio.CancelScope(shield=True):
             await self._stopped.wait()
+        self._note_other_failures()
+
+    def _note_other_failures(self) -> None:
+        """Say on the failure raised how many other calls failed before the stage stopped.
+
+        Only one failure is raised (the first in order, or the first to complete when
+        unordered), as itself; the others ran concurrently with it and are not lost silently.
+        """
+        raised, self._raised = self._raised, None  # once, even if closed again
+        others = sorted((index, exc) for index, exc in self._failures if exc is not raised)
+        if raised is None or not others:
+            return
+        shown = ", ".join(f"item {index} ({type(exc).__name__})" for index, exc in others[:5])
+        more = ", ..." if len(others) > 5 else ""
+        calls = "call" if len(others) == 1 else "calls"
+        raised.add_note(
+            f"streamkit: {len(others)} other {calls} of {self._stage.name} failed too before "
+            f"it stopped: {shown}{more}"
+        )
 
     async def _run_stage(self) -> None:
         try:
@@ -190,6 +217,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             if not self._stage.failed(exc, index, item):
                 self._no_more_input = True
                 self._room.notify()
+                self._failures.append((index, exc))
                 buffer.put(index, Error(exc))
 
     async def _put(self, index: int, value: U) -> None:

@@ -9,7 +9,8 @@ item.
 
 Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
 yet emitted). A failure is stored in order like a result; once one is stored no new input is
-pulled, and it is raised to the consumer when its turn comes.
+pulled, and it is raised to the consumer when its turn comes, with a note counting any other
+calls that failed before the stage stopped.
 """
 
 from __future__ import annotations
@@ -137,7 +138,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         unordered), as itself; the others ran concurrently with it and are not lost silently.
         """
         raised, self._raised = self._raised, None  # once, even if closed again
-        others = sorted((index, exc) for index, exc in self._failures if exc is not raised)
+        others = sorted(
+            ((index, exc) for index, exc in self._failures if exc is not raised),
+            key=lambda failure: failure[0],
+        )
         if raised is None or not others:
             return
         shown = ", ".join(f"item {index} ({type(exc).__name__})" for index, exc in others[:5])

@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from inspect import isawaitable
-from typing import Any, overload
+from typing import Any, cast, overload
+
+from anyio.lowlevel import checkpoint
 
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
-from .._source import as_source
+from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
 from ._each import Then, call, each
 
@@ -128,8 +130,11 @@ def flat_map(
     """
     check_callable("fn", fn)
 
-    async def job(item: Any) -> AsyncIterator[Any]:
-        return _inner(await call(fn, item))
+    async def job(item: Any) -> Sequence[Any] | AsyncIterator[Any]:
+        produced = await call(fn, item)
+        if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
+            return cast("Sequence[Any]", produced)
+        return _inner(produced)
 
     return per_item(
         lambda source, stage: _flat_map(source, fn, stage),
@@ -162,12 +167,23 @@ async def _flat_map(
         async for item in source:
             index += 1
             try:
-                inner = _inner(await call(fn, item))
-                try:
-                    async for value in inner:
-                        yield value
-                finally:
-                    await aclose(inner)
+                produced = await call(fn, item)
+                if isinstance(produced, list | tuple):
+                    # The common case, iterated here rather than through an inner chain (three
+                    # generators per item): a checkpoint per CHECKPOINT_EVERY items, as a sync
+                    # source has, and one for an empty result.
+                    sequence = cast("Sequence[Any]", produced)
+                    for start in range(0, len(sequence) or 1, CHECKPOINT_EVERY):
+                        await checkpoint()
+                        for value in sequence[start : start + CHECKPOINT_EVERY]:
+                            yield value
+                else:
+                    inner = _inner(produced)
+                    try:
+                        async for value in inner:
+                            yield value
+                    finally:
+                        await aclose(inner)
             except Exception as exc:
                 if stage.failed(exc, index, item):
                     continue

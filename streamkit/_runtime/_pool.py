@@ -9,7 +9,8 @@ item.
 
 Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
 yet emitted). A failure is stored in order like a result; once one is stored no new input is
-pulled, and it is raised to the consumer when its turn comes.
+pulled, and it is raised to the consumer when its turn comes, with a note counting any other
+calls that failed before the stage stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
 import anyio
+from anyio.lowlevel import checkpoint
 from outcome import Error, Outcome, Value
 
 from .._types import T, U
@@ -85,7 +87,13 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         self._stopped = anyio.Event()
         self._started = False
         self._finished = False
+        self._complete = False
+        """Whether the workers ended by themselves (input exhausted or a failure stored)."""
         self._no_more_input = False
+        self._failures: list[tuple[int, BaseException]] = []
+        """Failed calls (index, exception): bounded, as no input starts after the first."""
+        self._raised: BaseException | None = None
+        """The first failure raised to the consumer."""
         stage.pool = self
 
     async def __anext__(self) -> U:
@@ -95,15 +103,22 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         buffer = self.buffer
         while not buffer.ready:
             if self._finished:
-                if buffer.held:
-                    raise anyio.BrokenResourceError(
-                        f"{self._stage.name} was cancelled before all its results were ready"
-                    )
-                raise StopAsyncIteration
+                if self._complete:
+                    raise StopAsyncIteration
+                # The workers were cancelled before the input ran out: never a normal end. If
+                # that was an outside cancellation reaching this consumer too, it sees it here.
+                await checkpoint()
+                raise anyio.BrokenResourceError(
+                    f"{self._stage.name} was cancelled before all its results were ready"
+                )
             await self._ready.wait()
         result = buffer.pop()
         self._room.notify()
-        value = result.unwrap()
+        try:
+            value = result.unwrap()
+        except BaseException as exc:
+            self._raised = self._raised or exc
+            raise
         self.emitted += 1
         return value
 
@@ -119,6 +134,28 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         # cancelled caller would return while a worker is still inside the upstream.
         with anyio.CancelScope(shield=True):
             await self._stopped.wait()
+        self._note_other_failures()
+
+    def _note_other_failures(self) -> None:
+        """Say on the failure raised how many other calls failed before the stage stopped.
+
+        Only one failure is raised (the first in order, or the first to complete when
+        unordered), as itself; the others ran concurrently with it and are not lost silently.
+        """
+        raised, self._raised = self._raised, None  # once, even if closed again
+        others = sorted(
+            ((index, exc) for index, exc in self._failures if exc is not raised),
+            key=lambda failure: failure[0],
+        )
+        if raised is None or not others:
+            return
+        shown = ", ".join(f"item {index} ({type(exc).__name__})" for index, exc in others[:5])
+        more = ", ..." if len(others) > 5 else ""
+        calls = "call" if len(others) == 1 else "calls"
+        raised.add_note(
+            f"streamkit: {len(others)} other {calls} of {self._stage.name} failed too before "
+            f"it stopped: {shown}{more}"
+        )
 
     async def _run_stage(self) -> None:
         try:
@@ -131,6 +168,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                     await close_while_failing(partial(aclose, self._source))
                     raise
                 await aclose(self._source)
+                self._complete = True
         finally:
             self._finished = True
             self._ready.notify()
@@ -190,6 +228,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             if not self._stage.failed(exc, index, item):
                 self._no_more_input = True
                 self._room.notify()
+                self._failures.append((index, exc))
                 buffer.put(index, Error(exc))
 
     async def _put(self, index: int, value: U) -> None:

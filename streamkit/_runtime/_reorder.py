@@ -98,7 +98,10 @@ class ReorderBuffer(Generic[T]):
 
     def put(self, index: int, value: T) -> None:
         """Add a result of input ``index`` (after its earlier results)."""
-        slot = self._slots[index]
+        try:
+            slot = self._slots[index]
+        except KeyError:
+            raise self._not_held(index) from None
         if slot.finished:
             raise RuntimeError(f"input {index} is already finished")
         self.buffered += 1
@@ -108,7 +111,10 @@ class ReorderBuffer(Generic[T]):
 
     def finish(self, index: int) -> None:
         """Mark input ``index`` as having all its results."""
-        slot = self._slots[index]
+        try:
+            slot = self._slots[index]
+        except KeyError:
+            raise self._not_held(index) from None
         slot.finished = True
         if self.ordered:
             self._release_finished_heads()
@@ -130,6 +136,16 @@ class ReorderBuffer(Generic[T]):
         if slot.finished and not slot.values:
             self._release(index)
         return value
+
+    def _not_held(self, index: int) -> Exception:
+        """The error for using an ``index`` that is not held (a worker's bug)."""
+        if 0 <= index < self.started:
+            return RuntimeError(
+                f"input {index} is already released (finished, every result popped)"
+            )
+        return ValueError(
+            f"input {index} was never started; start() has given out {self.started} index(es)"
+        )
 
     def _release(self, index: int) -> None:
         del self._slots[index]

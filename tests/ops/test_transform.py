@@ -27,6 +27,7 @@ from streamkit import (
     take,
     tap,
 )
+from streamkit._source import CHECKPOINT_EVERY
 from streamkit.testing import TrackedSource
 from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, pool_options, streamkit_notes
 
@@ -269,13 +270,15 @@ class TestMap:
 
 # --------------------------------------------------------------------------------------------
 
-KINDS = ["list", "generator", "async generator", "stream"]
+KINDS = ["list", "tuple", "generator", "async generator", "stream"]
 
 
 def make_inner(kind: str, values: list[Any], latencies: list[float | None]) -> Any:
     """``values`` as an iterable of the given kind (async ones with random latency)."""
     if kind == "list":
         return list(values)
+    if kind == "tuple":
+        return tuple(values)
     if kind == "generator":
         return (v for v in values)
 
@@ -533,6 +536,30 @@ class TestFlatten:
         (note,) = streamkit_notes(boom)
         assert "flatten" in note
         assert "on item 1" in note
+
+    async def test_long_and_empty_lists(self) -> None:
+        """Lists and tuples are iterated in chunks of CHECKPOINT_EVERY; none is lost or
+        repeated at the chunk edges."""
+        inners: list[Any] = [list(range(2 * CHECKPOINT_EVERY + 1)), [], (), tuple(range(300))]
+        with anyio.fail_after(10):
+            out = await stream(inners).pipe(flatten()).collect()
+        assert out == [v for inner in inners for v in inner]
+
+    async def test_long_list_stays_cancellable(self) -> None:
+        """A consumer that never awaits still sees an outside cancellation within
+        CHECKPOINT_EVERY items of one long list, as it would with a sync source."""
+        received = 0
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                async with (
+                    stream([list(range(10 * CHECKPOINT_EVERY))]).pipe(flatten()).open() as items
+                ):
+                    async for _ in items:
+                        received += 1
+                        if received == 10:
+                            scope.cancel()
+            assert scope.cancelled_caught
+        assert received <= CHECKPOINT_EVERY
 
     async def test_non_iterable_item(self) -> None:
         with anyio.fail_after(10), pytest.raises(TypeError, match="got int") as info:

@@ -8,6 +8,7 @@ background, and outside cancellation is absorbed by the scope that caused it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -192,9 +193,14 @@ class TestRandomFailures:
 
         fault = info.value
         assert fault is calls.raised[fault.item], "not the object the function raised"
-        notes = [note for note in fault.__notes__ if note.startswith("streamkit:")]
+        notes = [note for note in fault.__notes__ if note.startswith("streamkit: raised by")]
         assert len(notes) == 1
         assert f"on item {fault.item}: {fault.item}" in notes[0]
+        # No failure vanishes: every other call that failed is counted in a second note.
+        others = [note for note in fault.__notes__ if " failed too " in note]
+        assert len(fault.__notes__) == 1 + len(others)
+        counted = int(others[0].split()[1]) if others else 0
+        assert 1 + counted == len(calls.raised)
         assert len(set(received)) == len(received), "duplicate outputs"
         if options["ordered"]:
             # Everything before the first failing item, in order, then its error.
@@ -342,6 +348,49 @@ class TestCancellation:
         source.assert_closed()
         assert 1 <= source.pulled <= concurrency
 
+    @pytest.mark.parametrize("ordered", [True, False])
+    async def test_other_failures_counted_on_the_one_raised(self, ordered: bool) -> None:
+        """Four calls run together; items 1 and 3 fail at once. Ordered, item 0 fails after
+        them and its error is raised (first in order); unordered, the first of 1 and 3 is
+        raised and item 0 is cancelled. Only one error is raised, and a note names the
+        others."""
+        errors = {x: Fault(x) for x in range(4)}
+        all_started, two_failed = anyio.Event(), anyio.Event()
+        started = 0
+        failed: list[int] = []
+
+        async def fn(x: int) -> int:
+            nonlocal started
+            started += 1
+            if started == 4:
+                all_started.set()
+            await all_started.wait()
+            if x == 2:
+                return x
+            if x == 0:
+                await two_failed.wait()
+                if not ordered:
+                    await anyio.sleep_forever()
+            failed.append(x)
+            if len(failed) == 2:
+                two_failed.set()
+            raise errors[x]
+
+        pipeline = stream(range(4)).pipe(map_(fn, concurrency=4, ordered=ordered))
+        with anyio.fail_after(10), pytest.raises(Fault) as info:
+            await pipeline.collect()
+        raised = info.value
+        assert raised is errors[0 if ordered else failed[0]]
+        assert sorted(failed) == ([0, 1, 3] if ordered else [1, 3])
+        others = sorted(set(failed) - {raised.item})
+        shown = ", ".join(f"item {x} (Fault)" for x in others)
+        label = "map_(fn, concurrency=4)" if ordered else "map_(fn, concurrency=4, ordered=False)"
+        calls = "calls" if ordered else "call"
+        assert raised.__notes__[1:] == [
+            f"streamkit: {len(others)} other {calls} of {label} failed too before it stopped: "
+            f"{shown}"
+        ]
+
     async def test_cancel_does_not_hide_an_error_raised_first(self) -> None:
         """A failure that happened before the outside cancellation still reaches the caller."""
         boom = Fault(0)
@@ -382,10 +431,6 @@ class TestRegressions:
         assert out == []
         assert stats.skipped == 3
 
-    @pytest.mark.xfail(
-        reason="known bug: under outside cancellation the ordered pool can end early (open)",
-        strict=False,
-    )
     async def test_cancelled_call_is_not_skipped_in_ordered_output(self) -> None:
         """Outside cancellation hits the call of item 1 while item 2 is done and buffered. A
         consumer that keeps reading (here: after shielded work) must not get item 2 right
@@ -426,7 +471,29 @@ class TestRegressions:
             assert scope.cancelled_caught
         assert received == [0, 1, 2][: len(received)], "ordered output skipped an item"
 
-    @pytest.mark.xfail(reason="known bug: timed batch cancelled before start (open)", strict=False)
+    @pytest.mark.parametrize("ordered", [True, False])
+    async def test_cancelled_while_waiting_for_input_is_not_a_normal_end(
+        self, ordered: bool
+    ) -> None:
+        """Outside cancellation while every worker waits on the upstream (no input held): a
+        consumer shielded from that cancellation must not see the stream end as if complete.
+        (The pool used to end normally whenever no input was held.)"""
+
+        async def source() -> AsyncIterator[int]:
+            yield 0
+            await anyio.sleep_forever()
+            yield 1
+
+        with anyio.fail_after(10):
+            with anyio.CancelScope() as scope:
+                pipeline = stream(source()).pipe(map_(str, concurrency=2, ordered=ordered))
+                async with pipeline.open() as items:
+                    assert await items.receive() == "0"
+                    scope.cancel()
+                    with anyio.CancelScope(shield=True):
+                        with pytest.raises(anyio.BrokenResourceError, match="cancelled before"):
+                            await items.receive()
+
     async def test_cancelled_before_start_with_a_timed_batch(self) -> None:
         """Outside cancellation before the first item, with ``batch(timeout=)`` reading a
         sequential stage: the cancellation is absorbed by its scope. (The batch's read-ahead

@@ -144,11 +144,16 @@ def apply_step(buf: ReorderBuffer[Result], model: Model, action: str, pick: int)
             model.popped[expected[0]] += 1
             model.completion.remove(expected)
     elif action == "misuse":
-        # put after finish, on an input that is finished but still held.
+        # put after finish, on an input that is finished but still held, or already released.
         finished_held = [i for i in sorted(model.finished) if model.is_held(i)]
-        if finished_held:
+        released = [i for i in range(model.started) if not model.is_held(i)]
+        if finished_held and pick % 2:
             index = finished_held[pick % len(finished_held)]
             with pytest.raises(RuntimeError, match=f"input {index} is already finished"):
+                buf.put(index, (index, -1))
+        elif released:
+            index = released[pick % len(released)]
+            with pytest.raises(RuntimeError, match=f"input {index} is already released"):
                 buf.put(index, (index, -1))
         elif not buf.has_room:
             with pytest.raises(RuntimeError, match="window is full"):
@@ -321,10 +326,25 @@ class TestReorderBuffer:
         index = buf.start()
         buf.finish(index)
         assert buf.released == 1
-        with pytest.raises((RuntimeError, LookupError)):
+        with pytest.raises(RuntimeError, match="input 0 is already released"):
             buf.put(index, "late")
+        with pytest.raises(RuntimeError, match="input 0 is already released"):
+            buf.finish(index)
         assert buf.buffered == 0
+        assert buf.released == 1
         assert not buf.ready
+
+    @pytest.mark.parametrize("index", [-1, 1, 5])
+    def test_index_never_started_is_refused(self, index: int) -> None:
+        buf = ReorderBuffer[str](ordered=True, window=2)
+        buf.start()
+        message = f"input {index} was never started; start\\(\\) has given out 1 index"
+        with pytest.raises(ValueError, match=message):
+            buf.put(index, "x")
+        with pytest.raises(ValueError, match=message):
+            buf.finish(index)
+        assert buf.buffered == 0
+        assert buf.held == 1
 
     @pytest.mark.parametrize("ordered", [True, False])
     def test_pop_when_not_ready(self, ordered: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
 from streamkit import (
@@ -79,3 +80,12 @@ def add(a: int, b: int) -> int:
 
 def size_of_str(text: str) -> int:
     return len(text)
+
+
+async def check_offload(pool: ThreadPoolExecutor) -> None:
+    words = stream(["a", "bb"])
+    assert_type(words.pipe(map_(len, executor="process", concurrency=2)), Stream[int])
+    assert_type(words.pipe(map_(len, executor=pool)), Stream[int])
+    assert_type(words.pipe(filter_(str.isupper, executor="thread")), Stream[str])
+    assert_type(words.pipe(flat_map(list, executor=pool)), Stream[str])
+    map_(len, executor="threads")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]

@@ -36,6 +36,9 @@ nitpick_ignore_regex = [
     # typing.get_type_hints() cannot evaluate signatures that subscript it (open_pipeline,
     # flatten, stream.merge/chain/zip) and autodoc shows their annotations as written.
     ("py:class", r"AnyIterable"),
+    # executor= (ExecutorOption): autodoc evaluates it and names Executor by its defining
+    # module, which intersphinx does not know; the docstrings link concurrent.futures.Executor.
+    ("py:class", r"concurrent\.futures\._base\.Executor"),
 ]
 
 # -- autodoc / napoleon ----------------------------------------------------------------------

@@ -66,6 +66,11 @@ EXPECTED = {
         "[first] source closed after reading 1 item(s)",
         "first reading: 1",
     ],
+    "offload.py": [
+        "pipeline: stream(list[8]) | map_(count_primes, concurrency=2, executor='process')",
+        "primes below each limit: [2262, 2360, 2464, 2564, 2668, 2762, 2860, 2961]",
+        "endless computation cancelled: True",
+    ],
 }
 
 

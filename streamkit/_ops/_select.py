@@ -11,6 +11,7 @@ from typing import Any
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
+from .._runtime._offload import ExecutorOption, offloaded
 from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T
 from ._each import Then, call, each
@@ -25,6 +26,7 @@ def filter_(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, T]:
     """Emit the items for which ``pred`` (sync or async) is true.
 
@@ -35,6 +37,8 @@ def filter_(
         evens = await stream(range(10)).pipe(filter_(lambda x: x % 2 == 0)).collect()
     """
     check_callable("pred", pred)
+    if executor is not None:
+        pred = offloaded(pred, executor, concurrency=concurrency)
 
     def sequential(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
         return each(source, pred, stage, Then.KEEP_IF_TRUE)

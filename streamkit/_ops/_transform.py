@@ -14,6 +14,7 @@ from anyio.lowlevel import checkpoint
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._runtime._chain import aclose
+from .._runtime._offload import ExecutorOption, offloaded
 from .._runtime._stage import Stage
 from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
@@ -29,6 +30,7 @@ def map_(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def map_(
@@ -39,6 +41,7 @@ def map_(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def map_(
@@ -49,6 +52,7 @@ def map_(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` (sync or async) to each item.
 
@@ -64,12 +68,22 @@ def map_(
         rate_limit: ``(count, per)``: at most ``count`` calls start in any ``per`` seconds,
             across all workers (calls are delayed, never dropped; see :func:`rate_limit`).
             Like aiometer's ``max_per_second``, ``(n, 1.0)``.
+        executor: run a sync ``fn`` elsewhere, ``concurrency`` calls at a time: ``"thread"``
+            (anyio's worker threads), ``"process"`` (anyio's worker processes; ``fn``, items
+            and results must pickle) or any :class:`concurrent.futures.Executor`, such as a
+            dask ``client.get_executor()``. See :doc:`offload`.
+
+    Raises:
+        TypeError: ``executor`` is given with an async ``fn``.
 
     Example::
 
         pages = await stream(urls).pipe(map_(fetch, concurrency=16)).collect()
+        sizes = await stream(paths).pipe(map_(parse, executor="process", concurrency=2)).collect()
     """
     check_callable("fn", fn)
+    if executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
 
     def sequential(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         return each(source, fn, stage, Then.EMIT_RESULT)
@@ -97,6 +111,7 @@ def flat_map(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def flat_map(
@@ -107,6 +122,7 @@ def flat_map(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def flat_map(
@@ -117,18 +133,23 @@ def flat_map(
     window: int | None = None,
     on_error: OnError = "raise",
     rate_limit: tuple[int, float] | None = None,
+    executor: ExecutorOption | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` to each item and emit every item of what it returns.
 
     ``fn`` (sync or async) returns an iterable, an async iterable or a :class:`Stream`. With
     ``ordered=True`` the outputs of one input stay together and in order. Options as for
-    :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered.
+    :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered. With
+    ``executor``, ``fn`` should return a list: a generator's body would run back in the event
+    loop (and cannot be pickled).
 
     Example::
 
         words = await stream(lines).pipe(flat_map(str.split)).collect()
     """
     check_callable("fn", fn)
+    if executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
 
     async def job(item: Any) -> Sequence[Any] | AsyncIterator[Any]:
         produced = await call(fn, item)

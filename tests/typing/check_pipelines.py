@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
 from streamkit import (
@@ -196,3 +197,12 @@ async def check_observe() -> None:
         assert_type(stats.stages[0].items_out, int | None)
         assert_type(stats.stages[0].throughput, float | None)
     urls.open(hooks=print)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+async def check_offload(pool: ThreadPoolExecutor) -> None:
+    words = stream(["a", "bb"])
+    assert_type(words.pipe(map_(len, executor="process", concurrency=2)), Stream[int])
+    assert_type(words.pipe(map_(len, executor=pool)), Stream[int])
+    assert_type(words.pipe(filter_(str.isupper, executor="thread")), Stream[str])
+    assert_type(words.pipe(flat_map(list, executor=pool)), Stream[str])
+    map_(len, executor="threads")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]

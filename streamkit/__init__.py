@@ -19,6 +19,13 @@ from ._operator import StreamOperator as StreamOperator
 from ._operator import pipe as pipe
 from ._ops._buffer import batch as batch
 from ._ops._buffer import buffer as buffer
+from ._ops._combine import chain as chain
+from ._ops._combine import concat_map as concat_map
+from ._ops._combine import merge as merge
+from ._ops._combine import start_with as start_with
+from ._ops._combine import switch_map as switch_map
+from ._ops._combine import zip_ as zip_
+from ._ops._combine import zip_latest as zip_latest
 from ._ops._select import filter_ as filter_
 from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
@@ -36,14 +43,17 @@ from ._sources import stream as stream
 from ._stream import Pipeline as Pipeline
 from ._stream import Stream as Stream
 from ._types import BatchOperator as BatchOperator
+from ._types import CombineOperator as CombineOperator
 from ._types import EnumerateOperator as EnumerateOperator
 from ._types import FlattenOperator as FlattenOperator
 from ._types import Operator as Operator
 from ._types import SameTypeOperator as SameTypeOperator
+from ._types import ZipOperator as ZipOperator
 from ._version import __version__ as __version__
 
 __all__ = (
     "BatchOperator",
+    "CombineOperator",
     "EmptyStreamError",
     "EnumerateOperator",
     "FlattenOperator",
@@ -58,22 +68,30 @@ __all__ = (
     "StreamFactory",
     "StreamOperator",
     "StreamkitError",
+    "ZipOperator",
     "batch",
     "buffer",
+    "chain",
+    "concat_map",
     "enumerate_",
     "filter_",
     "flat_map",
     "flatten",
     "map_",
+    "merge",
     "open_pipeline",
     "pipe",
     "scan",
     "skip",
     "skip_while",
+    "start_with",
     "stream",
+    "switch_map",
     "take",
     "take_while",
     "tap",
+    "zip_",
+    "zip_latest",
 )
 
 

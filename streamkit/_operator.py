@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 
 from ._options import OnError, check_int, check_on_error, check_window, describe
 from ._runtime._pool import Job, WorkerPool
-from ._runtime._run import current_run
+from ._runtime._run import Run, current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
@@ -105,15 +105,20 @@ def start_pool(
     window: int,
 ) -> WorkerPool[T, U]:
     """A worker pool in the current run's task group; an error outside of any pipeline."""
+    return WorkerPool(
+        source, job, stage, run_for(stage), concurrency=concurrency, ordered=ordered, window=window
+    )
+
+
+def run_for(stage: Stage) -> Run:
+    """The current run, for a stage that runs tasks in it; an error outside of any pipeline."""
     run = current_run()
     if run is None:
         raise RuntimeError(
             f"{stage.name} runs tasks, so it must run inside a pipeline: use "
             "stream(source).pipe(...) and consume it with collect() or open()"
         )
-    return WorkerPool(
-        source, job, stage, run, concurrency=concurrency, ordered=ordered, window=window
-    )
+    return run
 
 
 class Pipe(Generic[T, U]):

@@ -114,7 +114,7 @@ def flat_map(
     check_callable("fn", fn)
 
     async def job(item: Any) -> AsyncIterator[Any]:
-        return _inner(await call(fn, item))
+        return items_of(await call(fn, item))
 
     return per_item(
         lambda source, stage: _flat_map(source, fn, stage),
@@ -126,7 +126,9 @@ def flat_map(
     )
 
 
-def _inner(produced: object) -> AsyncIterator[Any]:
+def items_of(produced: object) -> AsyncIterator[Any]:
+    """An async iterator over ``produced`` (an iterable, async iterable or Stream), closing
+    what it opened when it is closed."""
     return _iterate_chain(as_source(produced)._open())  # pyright: ignore[reportPrivateUsage]
 
 
@@ -146,7 +148,7 @@ async def _flat_map(
         async for item in source:
             index += 1
             try:
-                inner = _inner(await call(fn, item))
+                inner = items_of(await call(fn, item))
                 try:
                     async for value in inner:
                         yield value

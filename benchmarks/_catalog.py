@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Consumer, Filter, Flatten, Map, Merge, Source, Stage, Take
 
 ALL_PEERS = ("asyncgen", "anyio-links", "streamkit", "aiostream", "asyncstdlib")
 """The implementations tried on every workload (``sync`` and ``bare-pool`` only where noted)."""
@@ -288,6 +288,27 @@ def _slow_item(n: int, *, window: int | None) -> Setup:
     )
 
 
+# -- M4: merge of 4 sources -------------------------------------------------------------------
+
+M4_SOURCES = 4
+
+
+def _merge(n: int) -> Setup:
+    """``n`` items in all, from 4 ranges of ``n // 4``: ``stream(a) | merge(b, c, d)``."""
+    each = n // M4_SOURCES
+    sources = [range(i * each, (i + 1) * each) for i in range(M4_SOURCES)]
+
+    def check(output: Any) -> None:
+        expect(output == each * M4_SOURCES, f"counted {output}, expected {each * M4_SOURCES}")
+
+    return Setup(
+        source=sources[0],
+        stages=(Merge(tuple(sources[1:])),),
+        consumer=Consumer("count"),
+        check=check,
+    )
+
+
 # -- the catalogue ---------------------------------------------------------------------------
 
 _NO_CONCURRENCY = ("asyncgen", "asyncstdlib")  # listed so the table says why they are absent
@@ -383,6 +404,15 @@ WORKLOADS: dict[str, Workload] = {
             make=lambda n: _slow_item(n, window=W7_WINDOW),
             impls=("bare-pool", "anyio-links", "streamkit", "aiostream", *_NO_CONCURRENCY),
             ideal_s=(W7_SLOW_S + 999 * W7_FAST_S) / W7_CONCURRENCY,
+        ),
+        Workload(
+            "M4",
+            "merge of 4 sources: stream(a) | merge(b, c, d) → count (4 x 50,000)",
+            n=200_000,
+            quick_n=40_000,
+            metric="per_item",
+            make=_merge,
+            reduced={"anyio-links": 10, "aiostream": 10},
         ),
     )
 }

@@ -59,8 +59,17 @@ class Take:
     n: int
 
 
-Stage: TypeAlias = Map | Filter | Batch | Flatten | Take
 Source: TypeAlias = Iterable[Any] | AsyncIterable[Any]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Emit the items of the stream and of each of ``others``, in any interleaving."""
+
+    others: tuple[Source, ...]
+
+
+Stage: TypeAlias = Map | Filter | Batch | Flatten | Take | Merge
 
 
 def concurrent(stages: Sequence[Stage]) -> bool:

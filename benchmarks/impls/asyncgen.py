@@ -1,7 +1,9 @@
 """``asyncgen``, the reference: one plain async generator per stage, chained directly.
 
 No tasks, no checkpoints beyond what the user functions do: the cheapest way to write the
-pipeline by hand, and so the baseline of the per-item figures.
+pipeline by hand, and so the baseline of the per-item figures. Its merge takes one item from
+each input in turn, without tasks: a floor for the per-item cost of merging, correct only for
+inputs that never block (as the workload's ranges do); ``anyio-links`` is the concurrent one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from _spec import (
     Filter,
     Flatten,
     Map,
+    Merge,
     Source,
     Stage,
     Take,
@@ -56,6 +59,8 @@ def _apply(stage: Stage, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
             return _flatten(items)
         case Take(n=n):
             return _take(n, items)
+        case Merge(others=others):
+            return _merge([items, *map(as_async, others)])
     raise AssertionError(stage)
 
 
@@ -96,6 +101,21 @@ async def _flatten(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
     async for inner in items:
         for item in inner:
             yield item
+
+
+async def _merge(inputs: list[AsyncIterator[Any]]) -> AsyncIterator[Any]:
+    try:
+        while inputs:
+            for items in list(inputs):
+                try:
+                    item = await items.__anext__()
+                except StopAsyncIteration:
+                    inputs.remove(items)
+                    continue
+                yield item
+    finally:
+        for items in inputs:
+            await aclose(items)
 
 
 async def _take(n: int, items: AsyncIterator[Any]) -> AsyncIterator[Any]:

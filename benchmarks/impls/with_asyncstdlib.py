@@ -9,12 +9,26 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncstdlib as a
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take, aclose, concurrent
+from _spec import (
+    Batch,
+    Consumer,
+    Filter,
+    Flatten,
+    Map,
+    Merge,
+    Source,
+    Stage,
+    Take,
+    aclose,
+    concurrent,
+)
 
 
 def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
     if concurrent(stages):
         return "no concurrency: its map awaits one call at a time"
+    if any(isinstance(stage, Merge) for stage in stages):
+        return "no merge: it has no concurrency"
     return None
 
 

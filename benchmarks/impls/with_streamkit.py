@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from _spec import Batch, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Consumer, Filter, Flatten, Map, Merge, Source, Stage, Take
 
 import streamkit as sk
 
@@ -36,4 +36,6 @@ def _operator(stage: Stage) -> sk.Operator[Any, Any]:
             return sk.flatten()
         case Take(n=n):
             return sk.take(n)
+        case Merge(others=others):
+            return sk.merge(*others)
     raise AssertionError(stage)

@@ -284,8 +284,8 @@ def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
     ends when every input has ended, or as soon as an input ends without having emitted (no
     tuple could ever be complete).
 
-    Bounded: it holds the latest item of each input, and at most one item per input that has
-    arrived but not been combined yet.
+    Bounded: it holds the latest item of each input, and reads at most as many items ahead of
+    the consumer as there are inputs.
 
     Example::
 

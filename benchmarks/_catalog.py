@@ -1,4 +1,4 @@
-"""The workloads W1..W8 of BENCHMARKS.md: inputs, stages, correctness checks and ideals.
+"""The workloads of BENCHMARKS.md (W1..W8) and of issue 3 (M4): inputs, stages, checks, ideals.
 
 A :class:`Workload` makes a fresh :class:`Setup` in the measuring process; the setup's
 ``check`` raises :class:`CheckFailed` if the output is wrong, so a wrong run never counts.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
-from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Merge, Source, Stage, Take
 
 ALL_PEERS = ("asyncgen", "anyio-links", "streamkit", "aiostream", "asyncstdlib")
 """The implementations tried on every workload (``sync`` and ``bare-pool`` only where noted)."""
@@ -307,6 +307,27 @@ def _fan_out(n: int) -> Setup:
     )
 
 
+# -- M4: merge of 4 sources -------------------------------------------------------------------
+
+M4_SOURCES = 4
+
+
+def _merge(n: int) -> Setup:
+    """``n`` items in all, from 4 ranges of ``n // 4``: ``stream(a) | merge(b, c, d)``."""
+    each = n // M4_SOURCES
+    sources = [range(i * each, (i + 1) * each) for i in range(M4_SOURCES)]
+
+    def check(output: Any) -> None:
+        expect(output == each * M4_SOURCES, f"counted {output}, expected {each * M4_SOURCES}")
+
+    return Setup(
+        source=sources[0],
+        stages=(Merge(tuple(sources[1:])),),
+        consumer=Consumer("count"),
+        check=check,
+    )
+
+
 # -- the catalogue ---------------------------------------------------------------------------
 
 _NO_CONCURRENCY = ("asyncgen", "asyncstdlib")  # listed so the table says why they are absent
@@ -411,6 +432,15 @@ WORKLOADS: dict[str, Workload] = {
             metric="per_item",
             make=_fan_out,
             reduced={"anyio-links": 10},
+        ),
+        Workload(
+            "M4",
+            "merge of 4 sources: stream(a) | merge(b, c, d) → count (4 x 50,000)",
+            n=200_000,
+            quick_n=40_000,
+            metric="per_item",
+            make=_merge,
+            reduced={"anyio-links": 10, "aiostream": 10},
         ),
     )
 }

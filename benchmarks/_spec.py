@@ -68,8 +68,17 @@ class Broadcast:
     buffer: int = 16
 
 
-Stage: TypeAlias = Map | Filter | Batch | Flatten | Take | Broadcast
 Source: TypeAlias = Iterable[Any] | AsyncIterable[Any]
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Emit the items of the stream and of each of ``others``, in any interleaving."""
+
+    others: tuple[Source, ...]
+
+
+Stage: TypeAlias = Map | Filter | Batch | Flatten | Take | Broadcast | Merge
 
 
 def concurrent(stages: Sequence[Stage]) -> bool:

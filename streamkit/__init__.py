@@ -32,6 +32,13 @@ from ._ops._aggregate import take_last as take_last
 from ._ops._aggregate import window as window
 from ._ops._buffer import batch as batch
 from ._ops._buffer import buffer as buffer
+from ._ops._combine import chain as chain
+from ._ops._combine import concat_map as concat_map
+from ._ops._combine import merge as merge
+from ._ops._combine import start_with as start_with
+from ._ops._combine import switch_map as switch_map
+from ._ops._combine import zip_ as zip_
+from ._ops._combine import zip_latest as zip_latest
 from ._ops._fanout import broadcast as broadcast
 from ._ops._fanout import partition as partition
 from ._ops._fanout import route as route
@@ -60,6 +67,7 @@ from ._sources import stream as stream
 from ._stream import Pipeline as Pipeline
 from ._stream import Stream as Stream
 from ._types import BatchOperator as BatchOperator
+from ._types import CombineOperator as CombineOperator
 from ._types import EnumerateOperator as EnumerateOperator
 from ._types import FlattenOperator as FlattenOperator
 from ._types import Operator as Operator
@@ -67,10 +75,12 @@ from ._types import OrDefaultOperator as OrDefaultOperator
 from ._types import PairwiseOperator as PairwiseOperator
 from ._types import SameTypeOperator as SameTypeOperator
 from ._types import WindowOperator as WindowOperator
+from ._types import ZipOperator as ZipOperator
 from ._version import __version__ as __version__
 
 __all__ = (
     "BatchOperator",
+    "CombineOperator",
     "EmptyStreamError",
     "EnumerateOperator",
     "FlattenOperator",
@@ -90,10 +100,13 @@ __all__ = (
     "StreamOperator",
     "StreamkitError",
     "WindowOperator",
+    "ZipOperator",
     "batch",
     "broadcast",
     "buffer",
+    "chain",
     "chunk_by",
+    "concat_map",
     "debounce",
     "delay",
     "distinct",
@@ -106,6 +119,7 @@ __all__ = (
     "group_by",
     "last",
     "map_",
+    "merge",
     "open_pipeline",
     "pairwise",
     "partition",
@@ -120,7 +134,9 @@ __all__ = (
     "skip_last",
     "skip_while",
     "sort",
+    "start_with",
     "stream",
+    "switch_map",
     "take",
     "take_last",
     "take_while",
@@ -128,6 +144,8 @@ __all__ = (
     "throttle_first",
     "timeout",
     "window",
+    "zip_",
+    "zip_latest",
 )
 
 

@@ -10,11 +10,10 @@ from typing import Any, Never, overload
 
 import anyio
 
-from ._ops._transform import flatten
+from ._ops._combine import chain, merge, zip_
 from ._options import check_int, check_seconds
 from ._push import Overflow, PushSource
-from ._runtime._chain import Chain, aclose_all
-from ._source import IteratorSource, Source, as_source, sync_items
+from ._source import IteratorSource, as_source, sync_items
 from ._stream import Pipeline, Stream
 from ._types import T1, T2, T3, T4, T5, T6, T7, AnyIterable, Operator, T
 
@@ -172,12 +171,7 @@ class StreamFactory:
 
             both = await stream.merge(stream.range(3), ["a"]).collect()  # e.g. [0, "a", 1, 2]
         """
-        made = _sources("merge", sources)
-        return Stream(
-            IteratorSource("stream.merge", lambda: sync_items(made), once=False),
-            (flatten(concurrency=max(len(made), 1), ordered=False),),
-            label=f"stream.merge({', '.join(map(repr, made))})",
-        )
+        return _combined("merge", merge, sources)
 
     @staticmethod
     def chain(*sources: Stream[T] | AnyIterable[T]) -> Stream[T]:
@@ -187,12 +181,7 @@ class StreamFactory:
 
             assert await stream.chain([1], stream.range(2)).collect() == [1, 0, 1]
         """
-        made = _sources("chain", sources)
-        return Stream(
-            IteratorSource("stream.chain", lambda: sync_items(made), once=False),
-            (flatten(),),
-            label=f"stream.chain({', '.join(map(repr, made))})",
-        )
+        return _combined("chain", chain, sources)
 
     @overload
     @staticmethod
@@ -230,9 +219,7 @@ class StreamFactory:
 
             assert await stream.zip([1, 2, 3], "ab").collect() == [(1, "a"), (2, "b")]
         """
-        made = _sources("zip", sources)
-        label = f"stream.zip({', '.join(map(repr, made))})"
-        return _fresh(label, lambda: _zip(made))
+        return _combined("zip", zip_, sources)
 
 
 stream = StreamFactory()
@@ -244,11 +231,18 @@ def _fresh(label: str, make: Callable[[], AsyncIterator[T]]) -> Stream[T]:
     return Stream(IteratorSource(label, make, once=False))
 
 
-def _sources(name: str, sources: tuple[object, ...]) -> tuple[Source[Any], ...]:
+def _combined(
+    name: str, combine: Callable[..., Operator[Any, Any]], sources: tuple[object, ...]
+) -> Stream[Any]:
+    """``stream(first) | combine(*rest)``, shown as ``stream.name(first, *rest)``."""
     try:
-        return tuple(map(as_source, sources))
+        made = tuple(map(as_source, sources))
     except TypeError as exc:
         raise TypeError(f"stream.{name}(): {exc}") from None
+    label = f"stream.{name}({', '.join(map(repr, made))})"
+    if not made:
+        return _fresh(label, lambda: sync_items(()))
+    return Stream(made[0], (combine(*made[1:]),), label=label)
 
 
 async def _ticks(period: float) -> AsyncIterator[int]:
@@ -256,24 +250,6 @@ async def _ticks(period: float) -> AsyncIterator[int]:
     for tick in itertools.count():
         await anyio.sleep_until(start + (tick + 1) * period)
         yield tick
-
-
-async def _zip(sources: tuple[Source[Any], ...]) -> AsyncIterator[tuple[Any, ...]]:
-    chains: list[Chain[Any]] = []
-    try:
-        for source in sources:
-            chains.append(source._open())  # pyright: ignore[reportPrivateUsage]
-        outputs = [chain.output for chain in chains]
-        while outputs:
-            row: list[Any] = []
-            for output in outputs:
-                try:
-                    row.append(await output.__anext__())
-                except StopAsyncIteration:
-                    return
-            yield tuple(row)
-    finally:
-        await aclose_all([part for chain in chains for part in chain.parts])
 
 
 @overload

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from typing import Protocol, TypeAlias, TypeVar
+from typing import Protocol, TypeAlias, TypeVar, TypeVarTuple
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -19,6 +19,7 @@ T7 = TypeVar("T7")
 T8 = TypeVar("T8")
 T_contra = TypeVar("T_contra", contravariant=True)
 U_co = TypeVar("U_co", covariant=True)
+Ts = TypeVarTuple("Ts")
 
 AnyIterable: TypeAlias = Iterable[T] | AsyncIterable[T]
 
@@ -89,3 +90,17 @@ class OrDefaultOperator(Protocol[D_co]):
     (:func:`first` and :func:`last` with ``default=``)."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[T | D_co]: ...
+
+
+class CombineOperator(Protocol[U_co]):
+    """An operator that emits the items it receives and items of type ``U_co`` from other
+    inputs (:func:`merge`, :func:`chain`, :func:`start_with`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[T | U_co]: ...
+
+
+class ZipOperator(Protocol[*Ts]):
+    """An operator that emits tuples of an item it receives and one item of each other input
+    (:func:`zip_`, :func:`zip_latest`)."""
+
+    def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[tuple[T, *Ts]]: ...

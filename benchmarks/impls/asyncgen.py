@@ -2,7 +2,9 @@
 
 No tasks, no checkpoints beyond what the user functions do: the cheapest way to write the
 pipeline by hand, and so the baseline of the per-item figures. A broadcast of per-item stages
-(W8) passes each item through each branch in turn, in one generator.
+(W8) passes each item through each branch in turn, in one generator. Its merge takes one item from
+each input in turn, without tasks: a floor for the per-item cost of merging, correct only for
+inputs that never block (as the workload's ranges do); ``anyio-links`` is the concurrent one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from _spec import (
     Filter,
     Flatten,
     Map,
+    Merge,
     Source,
     Stage,
     Take,
@@ -65,6 +68,8 @@ def _apply(stage: Stage, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
             return _take(n, items)
         case Broadcast(branches=branches):
             return _broadcast(branches, items)
+        case Merge(others=others):
+            return _merge([items, *map(as_async, others)])
     raise AssertionError(stage)
 
 
@@ -105,6 +110,21 @@ async def _flatten(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
     async for inner in items:
         for item in inner:
             yield item
+
+
+async def _merge(inputs: list[AsyncIterator[Any]]) -> AsyncIterator[Any]:
+    try:
+        while inputs:
+            for items in list(inputs):
+                try:
+                    item = await items.__anext__()
+                except StopAsyncIteration:
+                    inputs.remove(items)
+                    continue
+                yield item
+    finally:
+        for items in inputs:
+            await aclose(items)
 
 
 async def _take(n: int, items: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -6,7 +6,8 @@ reorder window, if one is given: otherwise it is unbounded) and a task that rest
 order. Every item pays one memory-stream hop per stage: the "one link per stage" design the
 spec warns about, measured so that the cost of the hop is on record. A broadcast is a task
 sending each item into one link per branch (``buffer`` items each) and one task per branch
-forwarding its output into a shared merged link: the hand-written anyio fan-out.
+forwarding its output into a shared merged link: the hand-written anyio fan-out. A merge is
+one task per input, all sending into one link: the hand-written concurrent merge.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from _spec import (
     Filter,
     Flatten,
     Map,
+    Merge,
     Source,
     Stage,
     Take,
@@ -82,6 +84,8 @@ def _start_stage(task_group: TaskGroup, stage: Stage, receive: Receive) -> Recei
             return _start(task_group, _take, n, receive)
         case Broadcast(branches=branches, buffer=buffer):
             return _start_broadcast(task_group, branches, buffer, receive)
+        case Merge(others=others):
+            return _start_merge(task_group, others, receive)
     raise AssertionError(stage)
 
 
@@ -124,6 +128,15 @@ def _start_workers(task_group: TaskGroup, stage: Map, receive: Receive) -> Recei
     with receive, send:
         for _ in range(stage.concurrency):
             task_group.start_soon(_map, stage.fn, stage.is_async, receive.clone(), send.clone())
+    return output
+
+
+def _start_merge(task_group: TaskGroup, others: Sequence[Source], receive: Receive) -> Receive:
+    send, output = anyio.create_memory_object_stream[Any](LINK_BUFFER)
+    with send:
+        task_group.start_soon(_pump, receive, send.clone())
+        for other in others:
+            task_group.start_soon(_pump, other, send.clone())
     return output
 
 

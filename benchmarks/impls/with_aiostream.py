@@ -2,6 +2,7 @@
 
 A sequential async map is ``pipe.map(fn, task_limit=1)``; ``flatten`` of lists is
 ``pipe.concatmap(stream.iterate, task_limit=1)``, as aiostream flattens async sequences only.
+A merge is ``pipe.merge`` of the other sources, each through ``stream.iterate``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Merge, Source, Stage, Take
 from aiostream import pipe, stream
 
 
@@ -45,4 +46,6 @@ def _operator(stage: Stage) -> Any:
             return pipe.concatmap(stream.iterate, task_limit=1)
         case Take(n=n):
             return pipe.take(n)
+        case Merge(others=others):
+            return pipe.merge(*map(stream.iterate, others))
     raise AssertionError(stage)

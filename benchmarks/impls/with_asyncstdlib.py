@@ -16,6 +16,7 @@ from _spec import (
     Filter,
     Flatten,
     Map,
+    Merge,
     Source,
     Stage,
     Take,
@@ -29,6 +30,8 @@ def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
         return "no broadcast: its tee is unbounded and has no concurrent merge"
     if concurrent(stages):
         return "no concurrency: its map awaits one call at a time"
+    if any(isinstance(stage, Merge) for stage in stages):
+        return "no merge: it has no concurrency"
     return None
 
 

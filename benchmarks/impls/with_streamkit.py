@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Source, Stage, Take
+from _spec import Batch, Broadcast, Consumer, Filter, Flatten, Map, Merge, Source, Stage, Take
 
 import streamkit as sk
 
@@ -39,4 +39,6 @@ def _operator(stage: Stage) -> sk.Operator[Any, Any]:
         case Broadcast(branches=branches, buffer=buffer):
             pipes = (sk.pipe(*map(_operator, branch)) for branch in branches)
             return sk.broadcast(*pipes, buffer=buffer)
+        case Merge(others=others):
+            return sk.merge(*others)
     raise AssertionError(stage)

@@ -155,7 +155,7 @@ def flat_map(
         produced = await call(fn, item)
         if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
             return cast("Sequence[Any]", produced)
-        return _inner(produced)
+        return items_of(produced)
 
     return per_item(
         lambda source, stage: _flat_map(source, fn, stage),
@@ -168,7 +168,9 @@ def flat_map(
     )
 
 
-def _inner(produced: object) -> AsyncIterator[Any]:
+def items_of(produced: object) -> AsyncIterator[Any]:
+    """An async iterator over ``produced`` (an iterable, async iterable or Stream), closing
+    what it opened when it is closed."""
     return _iterate_chain(as_source(produced)._open())  # pyright: ignore[reportPrivateUsage]
 
 
@@ -199,7 +201,7 @@ async def _flat_map(
                         for value in sequence[start : start + CHECKPOINT_EVERY]:
                             yield value
                 else:
-                    inner = _inner(produced)
+                    inner = items_of(produced)
                     try:
                         async for value in inner:
                             yield value

@@ -15,7 +15,9 @@ from streamkit import (
     StreamOperator,
     batch,
     broadcast,
+    chain,
     chunk_by,
+    concat_map,
     distinct,
     distinct_until_changed,
     enumerate_,
@@ -26,6 +28,7 @@ from streamkit import (
     group_by,
     last,
     map_,
+    merge,
     open_pipeline,
     pairwise,
     partition,
@@ -36,15 +39,23 @@ from streamkit import (
     scan,
     skip_last,
     sort,
+    start_with,
     stream,
+    switch_map,
     take,
     take_last,
     window,
+    zip_,
+    zip_latest,
 )
 
 
 async def fetch(url: str) -> bytes:
     return url.encode()
+
+
+async def fetch_all(url: str) -> list[bytes]:
+    return [url.encode()]
 
 
 def size(data: bytes) -> int:
@@ -71,6 +82,20 @@ async def check() -> None:
     assert_type(stream([1]).pipe(scan(add, 0)), Stream[int])
     assert_type(stream.zip(urls, stream.range(2)), Stream[tuple[str, int]])
     assert_type(stream.merge(urls, ["c"]), Stream[str])
+
+    # Combining: element types flow from every input.
+    nums = stream.range(3)
+    assert_type(urls | merge(["c"], stream(["d"])), Stream[str])
+    assert_type(nums | merge(["c"]), Stream[int | str])
+    assert_type(urls | chain(["c"]), Stream[str])
+    assert_type(urls | start_with(b"x"), Stream[str | bytes])
+    assert_type(urls | zip_(nums), Stream[tuple[str, int]])
+    assert_type(urls | zip_(nums, [b"x"], strict=True), Stream[tuple[str, int, bytes]])
+    assert_type(urls | zip_(), Stream[tuple[str]])
+    assert_type(urls | zip_latest(nums, urls), Stream[tuple[str, int, str]])
+    assert_type(urls | concat_map(list), Stream[str])
+    assert_type(urls | switch_map(fetch_all), Stream[bytes])
+    zip_(nums, strict="yes")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
     pages = pipe(map_(fetch), take(3))
     assert_type(urls.pipe(pages), Stream[bytes])

@@ -1,0 +1,380 @@
+"""Combining operators: this stream together with other inputs, or with inner streams.
+
+``merge``, ``zip_``, ``chain``, ``zip_latest``, ``start_with``, ``concat_map``, ``switch_map``.
+The sources :meth:`stream.merge <StreamFactory.merge>`, :meth:`~StreamFactory.zip` and
+:meth:`~StreamFactory.chain` are the first source piped into ``merge``/``zip_``/``chain`` of the
+rest.
+
+Every other input is anything :func:`stream` accepts. It is opened when the operator runs and
+closed when the operator ends, fails or is cancelled, like the upstream. An error from an input
+keeps its type and gains a note naming the operator and the input's position (0 is this
+stream, 1 the first other input...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast, overload
+
+from .._operator import Apply, StreamOperator, labelled, require_run
+from .._options import OnError, check_callable
+from .._runtime._chain import aclose, aclose_all
+from .._runtime._stage import Stage
+from .._runtime._switch import Switch
+from .._source import IteratorSource, Source, as_source
+from .._types import T1, T2, T3, AnyIterable, CombineOperator, T, U, ZipOperator
+from ._each import call
+from ._transform import flat_map, flatten, items_of
+
+SWITCH_BUFFER = 16
+"""Items of the current inner stream that ``switch_map`` reads ahead of the consumer."""
+
+if TYPE_CHECKING:
+    from .._stream import Stream
+
+_MISSING: Any = object()
+_ENDED: Any = object()
+
+
+# -- shared machinery ---------------------------------------------------------------------------
+
+
+def _sources(name: str, others: tuple[object, ...]) -> tuple[Source[Any], ...]:
+    try:
+        return tuple(map(as_source, others))
+    except TypeError as exc:
+        raise TypeError(f"{name}(): {exc}") from None
+
+
+def _named(
+    name: str, shown: tuple[object, ...], apply: Apply[Any, Any], *options: str
+) -> StreamOperator[Any, Any]:
+    """The operator for ``apply``, shown as ``name(*shown, *options)``: each other input shows
+    as its stream does (``merge(stream(list[3]))``), not as its full repr."""
+    operator = StreamOperator(apply)
+    operator.label = f"{name}({', '.join([*map(repr, shown), *options])})"
+    return operator
+
+
+def _spread(concurrency: int, window: int | None = None) -> Apply[Any, Any]:
+    """What ``flatten`` does to its input, for a stage of the caller's: one inner stream at a
+    time, or ``concurrency`` at once in completion order."""
+    operator = cast(
+        StreamOperator[Any, Any], flatten(concurrency=concurrency, ordered=False, window=window)
+    )
+    return operator._apply  # pyright: ignore[reportPrivateUsage]
+
+
+def _this(upstream: AsyncIterator[Any]) -> Source[Any]:
+    return IteratorSource("this stream", lambda: upstream, once=True)
+
+
+async def _inputs(
+    upstream: AsyncIterator[Any],
+    before: tuple[Source[Any], ...],
+    after: tuple[Source[Any], ...],
+    *,
+    tagged: bool = False,
+) -> AsyncIterator[Any]:
+    """The inputs in order: ``before``, this stream, ``after`` (each with its position if
+    ``tagged``). The upstream is closed here unless it was handed out; whoever takes it does."""
+    this = _this(upstream)
+    handed_out = False
+    try:
+        for index, source in enumerate((*before, this, *after)):
+            handed_out = handed_out or source is this
+            yield _Tagged(index, source) if tagged else source
+    finally:
+        if not handed_out:
+            await aclose(upstream)
+
+
+class _Tagged:
+    """An input whose items come as ``(position, item)``, then ``(position, _ENDED)``."""
+
+    __slots__ = ("index", "source")
+
+    def __init__(self, index: int, source: Source[Any]) -> None:
+        self.index = index
+        self.source = source
+
+    async def __aiter__(self) -> AsyncIterator[tuple[int, Any]]:
+        chain = self.source._open()  # pyright: ignore[reportPrivateUsage]
+        try:
+            async for item in chain.output:
+                yield self.index, item
+        finally:
+            await chain.aclose()
+        yield self.index, _ENDED
+
+    def __repr__(self) -> str:
+        return repr(self.source)
+
+
+def _flattening(
+    before: tuple[Source[Any], ...], after: tuple[Source[Any], ...], concurrency: int
+) -> Apply[Any, Any]:
+    """Emit the items of the inputs (``before``, this stream, ``after``) as flatten does."""
+    spread = _spread(concurrency)
+    return lambda source, stage: spread(_inputs(source, before, after), stage)
+
+
+# -- operators ----------------------------------------------------------------------------------
+
+
+def merge(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
+    """Emit the items of this stream and of ``others`` as they arrive, reading all at once.
+
+    Each input is read by its own task; the order within one input is kept. The stream ends
+    when every input has ended. At most ``max(16 * inputs, 64)`` items are read ahead.
+
+    Example::
+
+        both = await (stream(sensor_a()) | merge(sensor_b())).collect()
+
+    Raises:
+        TypeError: an input is not something :func:`stream` accepts.
+    """
+    made = _sources("merge", others)
+    return _named("merge", made, _flattening((), made, len(made) + 1))
+
+
+def chain(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
+    """Emit the items of this stream, then those of each of ``others`` in turn.
+
+    Each other input is opened only when the one before it has ended.
+
+    Example::
+
+        assert await (stream([1, 2]) | chain([3], stream.range(2))).collect() == [1, 2, 3, 0, 1]
+    """
+    made = _sources("chain", others)
+    return _named("chain", made, _flattening((), made, 1))
+
+
+def start_with(*values: T) -> CombineOperator[T]:
+    """Emit ``values``, then the items of this stream.
+
+    Example::
+
+        assert await (stream([3, 4]) | start_with(1, 2)).collect() == [1, 2, 3, 4]
+    """
+    return _named("start_with", values, _flattening((as_source(values),), (), 1))
+
+
+@overload
+def zip_(*, strict: bool = False) -> ZipOperator[()]: ...
+@overload
+def zip_(o1: Stream[T1] | AnyIterable[T1], /, *, strict: bool = False) -> ZipOperator[T1]: ...
+@overload
+def zip_(
+    o1: Stream[T1] | AnyIterable[T1],
+    o2: Stream[T2] | AnyIterable[T2],
+    /,
+    *,
+    strict: bool = False,
+) -> ZipOperator[T1, T2]: ...
+@overload
+def zip_(
+    o1: Stream[T1] | AnyIterable[T1],
+    o2: Stream[T2] | AnyIterable[T2],
+    o3: Stream[T3] | AnyIterable[T3],
+    /,
+    *,
+    strict: bool = False,
+) -> ZipOperator[T1, T2, T3]: ...
+@overload
+def zip_(
+    *others: Stream[Any] | AnyIterable[Any], strict: bool = False
+) -> ZipOperator[*tuple[Any, ...]]: ...
+def zip_(*others: Stream[Any] | AnyIterable[Any], strict: bool = False) -> Any:
+    """Emit tuples of one item of this stream and one of each of ``others``, in step.
+
+    Ends with the shortest input. With ``strict=True``, inputs of different lengths raise
+    ``ValueError`` (worded as for the builtin ``zip``) once the shortest ends. The inputs are
+    read one after the other, in the consumer's task.
+
+    Example::
+
+        assert await (stream([1, 2, 3]) | zip_("ab")).collect() == [(1, "a"), (2, "b")]
+
+    Raises:
+        TypeError: an input is not something :func:`stream` accepts, or ``strict`` is not a
+            bool.
+    """
+    made = _sources("zip_", others)
+    if not isinstance(strict, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"strict must be True or False, got {strict!r}")
+    return _named(
+        "zip_",
+        made,
+        lambda source, stage: _zip(source, made, strict, stage),
+        *(["strict=True"] if strict else []),
+    )
+
+
+async def _zip(
+    upstream: AsyncIterator[Any], others: tuple[Source[Any], ...], strict: bool, stage: Stage
+) -> AsyncIterator[tuple[Any, ...]]:
+    inputs = (_this(upstream), *others)
+    parts: list[AsyncIterator[Any]] = []
+    outputs: list[AsyncIterator[Any]] = []
+    try:
+        for source in inputs:
+            chain = source._open()  # pyright: ignore[reportPrivateUsage]
+            parts.extend(chain.parts)
+            outputs.append(chain.output)
+        while True:
+            row: list[Any] = []
+            for index, output in enumerate(outputs):
+                try:
+                    row.append(await output.__anext__())
+                except StopAsyncIteration:
+                    if strict:
+                        await _check_lengths(outputs, index)
+                    return
+                except Exception as exc:
+                    stage.failed(exc, index, inputs[index])
+                    raise
+            yield tuple(row)
+    finally:
+        await aclose_all(parts)
+
+
+async def _check_lengths(outputs: list[AsyncIterator[Any]], ended: int) -> None:
+    """Raise as the builtin ``zip(strict=True)`` does when input ``ended`` has ended first."""
+    if ended:
+        raise ValueError(f"zip_() argument {ended + 1} is shorter than {_arguments(ended)}")
+    for index, output in enumerate(outputs[1:], start=1):
+        try:
+            await output.__anext__()
+        except StopAsyncIteration:
+            continue
+        raise ValueError(f"zip_() argument {index + 1} is longer than {_arguments(index)}")
+
+
+def _arguments(n: int) -> str:
+    return "argument 1" if n == 1 else f"arguments 1-{n}"
+
+
+@overload
+def zip_latest() -> ZipOperator[()]: ...
+@overload
+def zip_latest(o1: Stream[T1] | AnyIterable[T1], /) -> ZipOperator[T1]: ...
+@overload
+def zip_latest(
+    o1: Stream[T1] | AnyIterable[T1], o2: Stream[T2] | AnyIterable[T2], /
+) -> ZipOperator[T1, T2]: ...
+@overload
+def zip_latest(
+    o1: Stream[T1] | AnyIterable[T1],
+    o2: Stream[T2] | AnyIterable[T2],
+    o3: Stream[T3] | AnyIterable[T3],
+    /,
+) -> ZipOperator[T1, T2, T3]: ...
+@overload
+def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> ZipOperator[*tuple[Any, ...]]: ...
+def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
+    """Whenever any input emits, emit a tuple of the latest item of every input.
+
+    ReactiveX's ``combine_latest``: all inputs (this stream first, then ``others``) are read at
+    once. Taking the items in the order they arrive, each item replaces its input's latest
+    value; if every input has emitted at least once, a tuple of the latest values is emitted.
+    Items that arrive before every input has emitted only update the latest values. The stream
+    ends when every input has ended, or as soon as an input ends without having emitted (no
+    tuple could ever be complete).
+
+    Bounded: it holds the latest item of each input, and reads at most as many items ahead of
+    the consumer as there are inputs.
+
+    Example::
+
+        async with (stream(prices()) | zip_latest(rates())).open() as pairs:
+            async for price, rate in pairs:
+                print(price * rate)
+    """
+    made = _sources("zip_latest", others)
+    width = len(made) + 1
+    spread = _spread(width, window=width)
+
+    def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[tuple[Any, ...]]:
+        return _latest(spread(_inputs(source, (), made, tagged=True), stage), width)
+
+    return _named("zip_latest", made, apply)
+
+
+async def _latest(
+    tagged: AsyncIterator[tuple[int, Any]], width: int
+) -> AsyncIterator[tuple[Any, ...]]:
+    latest: list[Any] = [_MISSING] * width
+    missing = width
+    try:
+        async for index, item in tagged:
+            if item is _ENDED:
+                if latest[index] is _MISSING:
+                    return
+                continue
+            if latest[index] is _MISSING:
+                missing -= 1
+            latest[index] = item
+            if not missing:
+                yield tuple(latest)
+    finally:
+        await aclose(tagged)
+
+
+@overload
+def concat_map(
+    fn: Callable[[T], Awaitable[AnyIterable[U]]], *, on_error: OnError = "raise"
+) -> StreamOperator[T, U]: ...
+@overload
+def concat_map(
+    fn: Callable[[T], AnyIterable[U]], *, on_error: OnError = "raise"
+) -> StreamOperator[T, U]: ...
+@labelled
+def concat_map(
+    fn: Callable[[Any], Any], *, on_error: OnError = "raise"
+) -> StreamOperator[Any, Any]:
+    """Emit every item of ``fn(item)`` for each item, one input at a time, in order.
+
+    The same as :func:`flat_map` with ``concurrency=1``: ``fn`` (sync or async) returns an
+    iterable, an async iterable or a :class:`Stream`, which is read to its end before the next
+    input is taken.
+
+    Example::
+
+        pages = await stream(first_pages).pipe(concat_map(follow_links)).collect()
+    """
+    return flat_map(fn, on_error=on_error)
+
+
+@overload
+def switch_map(fn: Callable[[T], Awaitable[AnyIterable[U]]]) -> StreamOperator[T, U]: ...
+@overload
+def switch_map(fn: Callable[[T], AnyIterable[U]]) -> StreamOperator[T, U]: ...
+@labelled
+def switch_map(fn: Callable[[Any], Any]) -> StreamOperator[Any, Any]:
+    """Emit the items of ``fn(item)`` for the latest item only: a new item cancels the last.
+
+    ``fn`` (sync or async) returns an iterable, an async iterable or a :class:`Stream`. While
+    its items are read, a task watches this stream; when the next item arrives, the inner
+    stream of the previous one is cancelled and closed before ``fn`` is called on the new one.
+    Items the previous inner stream produced before that are still emitted. The stream ends
+    when this stream and the last inner stream have ended. At most 16 inner items are read
+    ahead of the consumer.
+
+    Example::
+
+        async with (stream(queries()) | switch_map(search)).open() as results:
+            async for result in results:  # results of the latest query only
+                show(result)
+    """
+    check_callable("fn", fn)
+
+    async def open_inner(item: Any) -> AsyncIterator[Any]:
+        return items_of(await call(fn, item))
+
+    def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+        return Switch(source, open_inner, stage, require_run(stage), size=SWITCH_BUFFER)
+
+    return StreamOperator(apply)

@@ -43,19 +43,30 @@ _MISSING: Any = object()
 Key: TypeAlias = Callable[[Any], Any] | None
 
 
-async def _keyed(source: AsyncIterator[T], key: Key, stage: Stage) -> AsyncIterator[tuple[Any, T]]:
-    """``(key(item), item)`` for each item (``(item, item)`` without a key); closes ``source``."""
+async def _keyed(
+    source: AsyncIterator[T], key: Key, stage: Stage, *, hashed: bool = False
+) -> AsyncIterator[tuple[Any, T]]:
+    """``(key(item), item)`` for each item (``(item, item)`` without a key); closes ``source``.
+
+    With ``hashed``, each key is hashed here, so an unhashable one fails with a note naming
+    its item (as a failing ``key`` does) rather than later, in a dict, without one.
+    """
     index = -1
     try:
         async for item in source:
             index += 1
-            if key is None:
+            if key is None and not hashed:
                 yield item, item
                 continue
             try:
-                k = key(item)
-                if isawaitable(k):
-                    k = await k
+                if key is None:
+                    k: Any = item
+                else:
+                    k = key(item)
+                    if isawaitable(k):
+                        k = await k
+                if hashed:
+                    hash(k)
             except Exception as exc:
                 stage.failed(exc, index, item)
                 raise
@@ -109,7 +120,7 @@ def group_by(
     most = check_optional_int("max_groups", max_groups, minimum=1)
 
     async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        pairs = _keyed(source, key, stage)
+        pairs = _keyed(source, key, stage, hashed=True)
         try:
             groups: dict[Any, list[Any]] = {}
             async for k, item in pairs:
@@ -210,7 +221,7 @@ def distinct(
     most = check_optional_int("window", window, minimum=1)
 
     async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        pairs = _keyed(source, key, stage)
+        pairs = _keyed(source, key, stage, hashed=True)
         try:
             seen: OrderedDict[Any, None] = OrderedDict()
             async for k, item in pairs:
@@ -271,7 +282,9 @@ def sort(
 
     It materializes: it holds every item until the stream ends, then emits them, so it never
     ends on an endless stream. To sort bounded pieces of one, sort each batch:
-    ``pipe(batch(1000), flat_map(sorted))``.
+    ``pipe(batch(1000), flat_map(sorted))``. Keys that cannot be compared raise what
+    :func:`sorted` raises, with a note naming the operator but no item (sorting does not say
+    which keys it compared).
 
     Example::
 
@@ -285,7 +298,13 @@ def sort(
         pairs = _keyed(source, key, stage)
         try:
             held = [pair async for pair in pairs]
-            held.sort(key=itemgetter(0), reverse=reverse)
+            try:
+                held.sort(key=itemgetter(0), reverse=reverse)
+            except Exception as exc:  # list.sort does not say which keys it compared
+                exc.add_note(
+                    f"streamkit: raised by {stage.name} comparing the keys of {len(held)} items"
+                )
+                raise
             for _, item in held:
                 yield item
         finally:

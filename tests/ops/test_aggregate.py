@@ -211,6 +211,12 @@ class TestGroupBy:
         key = fails_on(12, boom, is_async=is_async)
         await check_error(group_by(key, max_groups=1), [10, 11, 12, 13], boom, "group_by(")
 
+    async def test_unhashable_key_gets_a_note(self) -> None:
+        with anyio.fail_after(10), pytest.raises(TypeError, match="unhashable") as info:
+            await stream([1, 2, 3]).pipe(group_by(lambda x: [x] if x == 2 else x)).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by group_by(<lambda>) on item 1: 2"
+
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"key must be a callable"):
             group_by(None)  # type: ignore[call-overload]
@@ -315,6 +321,12 @@ class TestDistinct:
         key = fails_on(7, boom, is_async=is_async)
         await check_error(distinct(key, window=5), [5, 6, 7], boom, "distinct(")
 
+    async def test_unhashable_item_gets_a_note(self) -> None:
+        with anyio.fail_after(10), pytest.raises(TypeError, match="unhashable") as info:
+            await stream([1, 2, [3]]).pipe(distinct()).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by distinct() on item 2: [3]"
+
     def test_bad_options(self) -> None:
         with pytest.raises(ValueError, match=r"window must be an int >= 1, got 0"):
             distinct(window=0)
@@ -361,6 +373,13 @@ class TestSort:
         boom = LookupError("no key")
         key = fails_on(30, boom, is_async=is_async)
         await check_error(sort(key), [10, 20, 30], boom, "sort(")
+
+    async def test_incomparable_keys_get_a_note(self) -> None:
+        # list.sort() does not say which items it compared, so the note names none.
+        with anyio.fail_after(10), pytest.raises(TypeError, match="not supported") as info:
+            await stream([1, "a", 2]).pipe(sort()).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by sort() comparing the keys of 3 items"
 
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"reverse must be True or False, got 'yes'"):

@@ -12,6 +12,9 @@ What each holds: ``distinct_until_changed``, ``window``, ``pairwise``, ``take_la
 holds one run, which ``max_size=`` bounds. ``group_by`` and ``distinct`` hold state for every
 key they have seen unless given a bound (``max_groups=`` and ``max_size=``; ``window=``).
 ``sort`` holds the whole stream by nature.
+
+Of these only ``reduce`` takes ``on_error=``: ``first``, ``last`` and the operators without a
+key call no user function, and a failing key function always stops the stream (no option yet).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, TypeAlias, overload
 
 from .._errors import EmptyStreamError
 from .._operator import StreamOperator, labelled
-from .._options import check_callable, check_int, check_optional_int
+from .._options import OnError, check_callable, check_int, check_on_error, check_optional_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._types import (
@@ -420,7 +423,8 @@ async def _fold(
     empty: str,
 ) -> AsyncIterator[Any]:
     """Emit one value: ``fn`` (sync or async) folded over the items from ``initial``, or from
-    the first item when there is no ``initial``; without ``fn``, the latest item. With
+    the first item when there is no ``initial``; without ``fn``, the latest item. An item
+    on which ``fn`` fails is left out if the stage's policy skips it. With
     ``once``, stop (and close ``source``) after the first item. No item and no ``initial``:
     :exc:`EmptyStreamError` saying ``empty``."""
     accumulated = initial
@@ -436,7 +440,8 @@ async def _fold(
                     if isawaitable(accumulated):
                         accumulated = await accumulated
                 except Exception as exc:
-                    stage.failed(exc, index, item)
+                    if stage.failed(exc, index, item):
+                        continue
                     raise
             if once:
                 break
@@ -449,19 +454,29 @@ async def _fold(
 
 
 @overload
-def reduce(fn: Callable[[R, T], Awaitable[R]], initial: R) -> StreamOperator[T, R]: ...
+def reduce(
+    fn: Callable[[R, T], Awaitable[R]], initial: R, *, on_error: OnError = "raise"
+) -> StreamOperator[T, R]: ...
 @overload
-def reduce(fn: Callable[[R, T], R], initial: R) -> StreamOperator[T, R]: ...
+def reduce(
+    fn: Callable[[R, T], R], initial: R, *, on_error: OnError = "raise"
+) -> StreamOperator[T, R]: ...
 @overload
-def reduce(fn: Callable[[T, T], Awaitable[T]]) -> StreamOperator[T, T]: ...
+def reduce(
+    fn: Callable[[T, T], Awaitable[T]], *, on_error: OnError = "raise"
+) -> StreamOperator[T, T]: ...
 @overload
-def reduce(fn: Callable[[T, T], T]) -> StreamOperator[T, T]: ...
+def reduce(fn: Callable[[T, T], T], *, on_error: OnError = "raise") -> StreamOperator[T, T]: ...
 @labelled
-def reduce(fn: Callable[[Any, Any], Any], initial: Any = _MISSING) -> StreamOperator[Any, Any]:
+def reduce(
+    fn: Callable[[Any, Any], Any], initial: Any = _MISSING, *, on_error: OnError = "raise"
+) -> StreamOperator[Any, Any]:
     """Emit one value: the items folded with ``fn(accumulated, item)`` (sync or async), from
     ``initial``, or from the first item when no ``initial`` is given.
 
-    The operator form of :meth:`Stream.reduce`, for use inside a pipeline.
+    The operator form of :meth:`Stream.reduce`, for use inside a pipeline. With
+    ``on_error="skip"`` an item on which ``fn`` fails is left out of the fold (and counted in
+    ``statistics()``).
 
     Raises:
         EmptyStreamError: the stream is empty and no ``initial`` was given.
@@ -474,7 +489,8 @@ def reduce(fn: Callable[[Any, Any], Any], initial: Any = _MISSING) -> StreamOper
     return StreamOperator(
         lambda source, stage: _fold(
             source, stage, fn, initial, empty="found an empty stream and has no initial value"
-        )
+        ),
+        on_error=check_on_error(on_error),
     )
 
 

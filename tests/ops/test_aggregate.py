@@ -514,9 +514,25 @@ class TestReduce:
         fn = fails_on(3, boom, is_async=is_async)
         await check_error(reduce(fn, 0), [1, 2, 3], boom, "reduce(")
 
+    async def test_skip_drops_the_items_it_failed_on(self) -> None:
+        def add_but_three(acc: int, x: int) -> int:
+            if x == 3:
+                raise ValueError(x)
+            return acc + x
+
+        pipeline = stream(range(6)).pipe(reduce(add_but_three, on_error="skip"))
+        with anyio.fail_after(10):
+            async with pipeline.open() as items:
+                out = [x async for x in items]
+                stats = items.statistics()
+        assert out == [0 + 1 + 2 + 4 + 5]
+        assert stats.skipped == 1
+
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"fn must be a callable"):
             reduce(None)  # type: ignore[call-overload]
+        with pytest.raises(ValueError, match=r"on_error must be one of"):
+            reduce(operator.add, on_error="ignore")  # type: ignore[call-overload]
 
 
 class TestFirst:

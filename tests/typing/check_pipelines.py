@@ -113,6 +113,7 @@ async def check_aggregate() -> None:
     assert_type(words.pipe(last(default=None)), Stream[str | None])
     assert_type(stream([1]).pipe(reduce(add)), Stream[int])
     assert_type(words.pipe(reduce(lambda n, s: n + len(s), 0)), Stream[int])
+    assert_type(words.pipe(reduce(lambda n, s: n + len(s), 0, on_error="skip")), Stream[int])
     sort(key=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 

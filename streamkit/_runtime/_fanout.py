@@ -14,7 +14,8 @@ A :class:`Fanout` runs, in one cancel scope inside the run's task group (started
   :meth:`Fanout.__anext__` in its own task.
 
 Every branch is read by its own task, so a slow branch slows the pump (and with it the other
-branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items.
+branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items;
+once no branch takes items, the pump reads no more.
 The first failure (of the upstream, of ``choose`` or inside a branch) stops every task;
 results merged before it are delivered, then it is raised as the same object (a branch's
 failure with a note naming the branch).
@@ -70,7 +71,9 @@ class BranchInput(AsyncIterator[T]):
         self.close()
 
     def close(self) -> None:
-        self.closed = True
+        if not self.closed:
+            self.closed = True
+            self._fanout.open_branches -= 1
         self.queue.clear()
         self._fanout.room.notify()
 
@@ -107,6 +110,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
     ) -> None:
         self.bound = buffer
         self.input_ended = False
+        self.open_branches = len(branches)
+        """Branches that still take items; the pump stops reading when none does."""
         self.room = Wakeup()
         """Notified when a branch takes an item (or closes): the pump may go on."""
         self._source = source
@@ -209,6 +214,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                             target.queue.append(item)
                             target.peak = max(target.peak, len(target.queue))
                             target.filled.notify()
+                    if not self.open_branches:
+                        break  # nobody takes more: read no item only to drop it
             except BaseException:
                 await close_while_failing(partial(aclose, source))
                 raise

@@ -146,6 +146,7 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
             if self._finished:
                 error, self._error = self._error, None
                 if error is not None:
+                    self._complete = True  # raised once; after it the stream is exhausted
                     raise error
                 if not self._complete:
                     raise anyio.BrokenResourceError(

@@ -177,6 +177,17 @@ class TestBroadcast:
         # Two items taken, one queued for the take(2) branch while it ended, one in the pump.
         assert len(pulled) <= 4
 
+    async def test_after_its_error_the_stream_is_exhausted(self) -> None:
+        def bad(x: int) -> int:
+            raise ValueError(x)
+
+        with anyio.fail_after(10):
+            async with stream([1]).pipe(broadcast(map_(bad))).open() as items:
+                with pytest.raises(ValueError):
+                    await items.__anext__()
+                with pytest.raises(StopAsyncIteration):
+                    await items.__anext__()
+
     async def test_branch_that_does_not_close_its_input_does_not_stall_the_others(self) -> None:
         async def first_two(source: AsyncIterator[int]) -> AsyncIterator[int]:
             async for x in source:

@@ -13,6 +13,10 @@ A :class:`Fanout` runs, in one cancel scope inside the run's task group (started
   holds at most ``buffer`` results per branch. The consumer takes them from
   :meth:`Fanout.__anext__` in its own task.
 
+A waiting side is woken only when what it waits for appears: a queue (or the merged buffer)
+that was empty gets an item, or one that was full gives one up; so while items flow, tasks
+switch once per queueful, not once per item.
+
 Every branch is read by its own task, so a slow branch slows the pump (and with it the other
 branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items;
 once no branch takes items, the pump reads no more.
@@ -63,7 +67,8 @@ class BranchInput(AsyncIterator[T]):
                 raise StopAsyncIteration
             await self.filled.wait()
         item = queue.popleft()
-        self._fanout.room.notify()
+        if len(queue) == self._fanout.bound - 1:  # was full: the pump may be waiting
+            self._fanout.room.notify()
         return item
 
     async def aclose(self) -> None:
@@ -154,7 +159,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                     )
                 raise StopAsyncIteration
             await self._ready.wait()
-        self._merged_room.notify()
+        if len(merged) == self._merged_bound:  # full: drains may be waiting
+            self._merged_room.notify()
         return merged.popleft()
 
     async def aclose(self) -> None:
@@ -212,9 +218,13 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                         while len(target.queue) >= bound and not target.closed:
                             await self.room.wait()
                         if not target.closed:
-                            target.queue.append(item)
-                            target.peak = max(target.peak, len(target.queue))
-                            target.filled.notify()
+                            queue = target.queue
+                            queue.append(item)
+                            held = len(queue)
+                            if held == 1:  # was empty: the branch may be waiting
+                                target.filled.notify()
+                            if held > target.peak:
+                                target.peak = held
                     if not self.open_branches:
                         break  # nobody takes more: read no item only to drop it
             except BaseException:
@@ -230,13 +240,15 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
 
     async def _drain(self, index: int, output: AsyncIterator[U]) -> None:
         merged = self._merged
+        bound = self._merged_bound
         try:
             try:
                 async for value in output:
-                    while len(merged) >= self._merged_bound:
+                    while len(merged) >= bound:
                         await self._merged_room.wait()
                     merged.append(value)
-                    self._ready.notify()
+                    if len(merged) == 1:  # was empty: the consumer may be waiting
+                        self._ready.notify()
             except BaseException:
                 await close_while_failing(partial(aclose, output))
                 raise

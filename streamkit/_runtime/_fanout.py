@@ -10,7 +10,7 @@ A :class:`Fanout` runs, in one cancel scope inside the run's task group (started
   ``buffer`` items, and the pump holds at most one item more;
 - one *drain* task per branch, which iterates the branch's output (the branch's operators
   applied to its :class:`BranchInput`) and appends the results to the merged buffer, which
-  holds at most ``buffer`` results per branch. The consumer takes them from
+  holds at most ``buffer`` times the number of branches results. The consumer takes them from
   :meth:`Fanout.__anext__` in its own task.
 
 A waiting side is woken only when what it waits for appears: a queue (or the merged buffer)

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import assert_type
 
 from streamkit import (
+    Operator,
     Pipeline,
     Stream,
     StreamOperator,
@@ -133,6 +134,9 @@ async def check_fanout(numbers: Stream[int]) -> None:
     assert_type(numbers.pipe(route(async_key, {"a": map_(size_of_int)})), Stream[int])
     broadcast(map_(str), buffer=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     route(is_even, {"a": map_(show)})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # A mapping mixing take(n) with map_(f) needs an annotation for mypy (see operators.rst).
+    mixed: dict[bool, Operator[int, int]] = {True: take(3), False: map_(size_of_int)}
+    assert_type(numbers.pipe(route(is_even, mixed)), Stream[int])
 
 
 def size_of_int(x: int) -> int:

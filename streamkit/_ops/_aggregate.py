@@ -320,7 +320,7 @@ def sort(
 
 
 @labelled
-def window(size: int, step: int = 1) -> WindowOperator:
+def window(size: int, *, step: int = 1) -> WindowOperator:
     """Emit sliding windows: tuples of ``size`` consecutive items, starting every ``step`` items.
 
     Only full windows are emitted, with no padding (unlike ``more_itertools.windowed``): a

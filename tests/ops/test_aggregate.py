@@ -395,7 +395,7 @@ class TestWindow:
     @ASYNC_SETTINGS
     @given(xs=ints, size=st.integers(1, 6), step=st.integers(1, 8))
     async def test_matches_slices(self, xs: list[int], size: int, step: int) -> None:
-        out = await run(window(size, step), xs)
+        out = await run(window(size, step=step), xs)
         assert out == [tuple(xs[i : i + size]) for i in range(0, len(xs) - size + 1, step)]
 
     async def test_shorter_than_size_gives_nothing(self) -> None:
@@ -422,6 +422,8 @@ class TestWindow:
             window(2, step=0)
         with pytest.raises(TypeError, match=r"size must be an int >= 1, got float"):
             window(2.5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"positional argument"):
+            window(2, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 class TestPairwise:

@@ -12,6 +12,9 @@ What each holds: ``distinct_until_changed``, ``window``, ``pairwise``, ``take_la
 holds one run, which ``max_size=`` bounds. ``group_by`` and ``distinct`` hold state for every
 key they have seen unless given a bound (``max_groups=`` and ``max_size=``; ``window=``).
 ``sort`` holds the whole stream by nature.
+
+Of these only ``reduce`` takes ``on_error=``: ``first``, ``last`` and the operators without a
+key call no user function, and a failing key function always stops the stream (no option yet).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, TypeAlias, overload
 
 from .._errors import EmptyStreamError
 from .._operator import StreamOperator, labelled
-from .._options import check_callable, check_int, check_optional_int
+from .._options import OnError, check_callable, check_int, check_on_error, check_optional_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._types import (
@@ -43,19 +46,30 @@ _MISSING: Any = object()
 Key: TypeAlias = Callable[[Any], Any] | None
 
 
-async def _keyed(source: AsyncIterator[T], key: Key, stage: Stage) -> AsyncIterator[tuple[Any, T]]:
-    """``(key(item), item)`` for each item (``(item, item)`` without a key); closes ``source``."""
+async def _keyed(
+    source: AsyncIterator[T], key: Key, stage: Stage, *, hashed: bool = False
+) -> AsyncIterator[tuple[Any, T]]:
+    """``(key(item), item)`` for each item (``(item, item)`` without a key); closes ``source``.
+
+    With ``hashed``, each key is hashed here, so an unhashable one fails with a note naming
+    its item (as a failing ``key`` does) rather than later, in a dict, without one.
+    """
     index = -1
     try:
         async for item in source:
             index += 1
-            if key is None:
+            if key is None and not hashed:
                 yield item, item
                 continue
             try:
-                k = key(item)
-                if isawaitable(k):
-                    k = await k
+                if key is None:
+                    k: Any = item
+                else:
+                    k = key(item)
+                    if isawaitable(k):
+                        k = await k
+                if hashed:
+                    hash(k)
             except Exception as exc:
                 stage.failed(exc, index, item)
                 raise
@@ -109,7 +123,7 @@ def group_by(
     most = check_optional_int("max_groups", max_groups, minimum=1)
 
     async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        pairs = _keyed(source, key, stage)
+        pairs = _keyed(source, key, stage, hashed=True)
         try:
             groups: dict[Any, list[Any]] = {}
             async for k, item in pairs:
@@ -210,7 +224,7 @@ def distinct(
     most = check_optional_int("window", window, minimum=1)
 
     async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        pairs = _keyed(source, key, stage)
+        pairs = _keyed(source, key, stage, hashed=True)
         try:
             seen: OrderedDict[Any, None] = OrderedDict()
             async for k, item in pairs:
@@ -271,7 +285,9 @@ def sort(
 
     It materializes: it holds every item until the stream ends, then emits them, so it never
     ends on an endless stream. To sort bounded pieces of one, sort each batch:
-    ``pipe(batch(1000), flat_map(sorted))``.
+    ``pipe(batch(1000), flat_map(sorted))``. Keys that cannot be compared raise what
+    :func:`sorted` raises, with a note naming the operator but no item (sorting does not say
+    which keys it compared).
 
     Example::
 
@@ -285,7 +301,13 @@ def sort(
         pairs = _keyed(source, key, stage)
         try:
             held = [pair async for pair in pairs]
-            held.sort(key=itemgetter(0), reverse=reverse)
+            try:
+                held.sort(key=itemgetter(0), reverse=reverse)
+            except Exception as exc:  # list.sort does not say which keys it compared
+                exc.add_note(
+                    f"streamkit: raised by {stage.name} comparing the keys of {len(held)} items"
+                )
+                raise
             for _, item in held:
                 yield item
         finally:
@@ -298,7 +320,7 @@ def sort(
 
 
 @labelled
-def window(size: int, step: int = 1) -> WindowOperator:
+def window(size: int, *, step: int = 1) -> WindowOperator:
     """Emit sliding windows: tuples of ``size`` consecutive items, starting every ``step`` items.
 
     Only full windows are emitted, with no padding (unlike ``more_itertools.windowed``): a
@@ -401,7 +423,8 @@ async def _fold(
     empty: str,
 ) -> AsyncIterator[Any]:
     """Emit one value: ``fn`` (sync or async) folded over the items from ``initial``, or from
-    the first item when there is no ``initial``; without ``fn``, the latest item. With
+    the first item when there is no ``initial``; without ``fn``, the latest item. An item
+    on which ``fn`` fails is left out if the stage's policy skips it. With
     ``once``, stop (and close ``source``) after the first item. No item and no ``initial``:
     :exc:`EmptyStreamError` saying ``empty``."""
     accumulated = initial
@@ -417,7 +440,8 @@ async def _fold(
                     if isawaitable(accumulated):
                         accumulated = await accumulated
                 except Exception as exc:
-                    stage.failed(exc, index, item)
+                    if stage.failed(exc, index, item):
+                        continue
                     raise
             if once:
                 break
@@ -430,19 +454,29 @@ async def _fold(
 
 
 @overload
-def reduce(fn: Callable[[R, T], Awaitable[R]], initial: R) -> StreamOperator[T, R]: ...
+def reduce(
+    fn: Callable[[R, T], Awaitable[R]], initial: R, *, on_error: OnError = "raise"
+) -> StreamOperator[T, R]: ...
 @overload
-def reduce(fn: Callable[[R, T], R], initial: R) -> StreamOperator[T, R]: ...
+def reduce(
+    fn: Callable[[R, T], R], initial: R, *, on_error: OnError = "raise"
+) -> StreamOperator[T, R]: ...
 @overload
-def reduce(fn: Callable[[T, T], Awaitable[T]]) -> StreamOperator[T, T]: ...
+def reduce(
+    fn: Callable[[T, T], Awaitable[T]], *, on_error: OnError = "raise"
+) -> StreamOperator[T, T]: ...
 @overload
-def reduce(fn: Callable[[T, T], T]) -> StreamOperator[T, T]: ...
+def reduce(fn: Callable[[T, T], T], *, on_error: OnError = "raise") -> StreamOperator[T, T]: ...
 @labelled
-def reduce(fn: Callable[[Any, Any], Any], initial: Any = _MISSING) -> StreamOperator[Any, Any]:
+def reduce(
+    fn: Callable[[Any, Any], Any], initial: Any = _MISSING, *, on_error: OnError = "raise"
+) -> StreamOperator[Any, Any]:
     """Emit one value: the items folded with ``fn(accumulated, item)`` (sync or async), from
     ``initial``, or from the first item when no ``initial`` is given.
 
-    The operator form of :meth:`Stream.reduce`, for use inside a pipeline.
+    The operator form of :meth:`Stream.reduce`, for use inside a pipeline. With
+    ``on_error="skip"`` an item on which ``fn`` fails is left out of the fold (and counted in
+    ``statistics()``).
 
     Raises:
         EmptyStreamError: the stream is empty and no ``initial`` was given.
@@ -455,7 +489,8 @@ def reduce(fn: Callable[[Any, Any], Any], initial: Any = _MISSING) -> StreamOper
     return StreamOperator(
         lambda source, stage: _fold(
             source, stage, fn, initial, empty="found an empty stream and has no initial value"
-        )
+        ),
+        on_error=check_on_error(on_error),
     )
 
 

@@ -39,8 +39,8 @@ def broadcast(*branches: Operator[T, U], buffer: int = DEFAULT_BUFFER) -> Stream
 
     Args:
         branches: the operators each item goes through, one sub-pipeline per branch.
-        buffer: the most items waiting in one branch's queue (the merged output holds at most
-            ``buffer`` results per branch too).
+        buffer: the most items waiting in one branch's queue; the merged output holds at most
+            ``buffer`` times the number of branches results.
 
     Example::
 
@@ -109,7 +109,9 @@ def route(
     the branches emit.
 
     An item whose key has no branch goes to ``default``; without a ``default`` it stops the
-    pipeline with a :exc:`KeyError`. Branches and ``buffer`` as for :func:`broadcast`.
+    pipeline with a :exc:`KeyError`. Branches and ``buffer`` as for :func:`broadcast`. For
+    mypy, annotate a mapping that mixes ``take(n)`` with typed operators (see the Fan-out
+    section of the operators page).
 
     Example::
 

@@ -21,13 +21,13 @@ from typing import Any
 
 import anyio
 
-from .._operator import StreamOperator, labelled, start_pool
+from .._operator import StreamOperator, labelled
 from .._options import check_int, check_seconds
 from .._runtime._chain import aclose
 from .._runtime._rate import RateLimiter, paced
 from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T
-from ._buffer import as_is, stamped
+from ._buffer import read_ahead, read_ahead_stamped
 
 
 class _Missing(enum.Enum):
@@ -36,7 +36,7 @@ class _Missing(enum.Enum):
 
 
 async def _next_by(ahead: AsyncIterator[T], deadline: float) -> T | _Missing:
-    """The next item of a worker pool if it comes before ``deadline``."""
+    """The next item of a :func:`read_ahead` iterator if it comes before ``deadline``."""
     with anyio.CancelScope(deadline=deadline):
         try:
             return await ahead.__anext__()
@@ -64,8 +64,7 @@ def timeout(seconds: float) -> SameTypeOperator:
     limit = check_seconds("seconds", seconds)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        ahead = start_pool(source, as_is, stage, concurrency=1, ordered=False, window=1)
-        return _timeout(ahead, limit, stage.name)
+        return _timeout(read_ahead(source, stage, window=1), limit, stage.name)
 
     return StreamOperator[Any, Any](apply)
 
@@ -154,8 +153,7 @@ def debounce(seconds: float) -> SameTypeOperator:
     quiet = check_seconds("seconds", seconds)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        ahead = start_pool(source, stamped, stage, concurrency=1, ordered=False, window=1)
-        return _debounce(ahead, quiet)
+        return _debounce(read_ahead_stamped(source, stage, window=1), quiet)
 
     return StreamOperator[Any, Any](apply)
 
@@ -198,8 +196,7 @@ def sample(seconds: float) -> SameTypeOperator:
     period = check_seconds("seconds", seconds)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        ahead = start_pool(source, as_is, stage, concurrency=1, ordered=False, window=1)
-        return _sample(ahead, period)
+        return _sample(read_ahead(source, stage, window=1), period)
 
     return StreamOperator[Any, Any](apply)
 
@@ -246,8 +243,7 @@ def delay(seconds: float, *, window: int = 1024) -> SameTypeOperator:
     check_int("window", window, minimum=1)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        ahead = start_pool(source, stamped, stage, concurrency=1, ordered=False, window=window)
-        return _delay(ahead, shift)
+        return _delay(read_ahead_stamped(source, stage, window=window), shift)
 
     return StreamOperator[Any, Any](apply)
 

@@ -10,11 +10,16 @@ A :class:`Fanout` runs, in one cancel scope inside the run's task group (started
   ``buffer`` items, and the pump holds at most one item more;
 - one *drain* task per branch, which iterates the branch's output (the branch's operators
   applied to its :class:`BranchInput`) and appends the results to the merged buffer, which
-  holds at most ``buffer`` results per branch. The consumer takes them from
+  holds at most ``buffer`` times the number of branches results. The consumer takes them from
   :meth:`Fanout.__anext__` in its own task.
 
+A waiting side is woken only when what it waits for appears: a queue (or the merged buffer)
+that was empty gets an item, or one that was full gives one up; so while items flow, tasks
+switch once per queueful, not once per item.
+
 Every branch is read by its own task, so a slow branch slows the pump (and with it the other
-branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items.
+branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items;
+once no branch takes items, the pump reads no more.
 The first failure (of the upstream, of ``choose`` or inside a branch) stops every task;
 results merged before it are delivered, then it is raised as the same object (a branch's
 failure with a note naming the branch).
@@ -62,7 +67,8 @@ class BranchInput(AsyncIterator[T]):
                 raise StopAsyncIteration
             await self.filled.wait()
         item = queue.popleft()
-        self._fanout.room.notify()
+        if len(queue) == self._fanout.bound - 1:  # was full: the pump may be waiting
+            self._fanout.room.notify()
         return item
 
     async def aclose(self) -> None:
@@ -74,7 +80,9 @@ class BranchInput(AsyncIterator[T]):
         return self._fanout.bound
 
     def close(self) -> None:
-        self.closed = True
+        if not self.closed:
+            self.closed = True
+            self._fanout.open_branches -= 1
         self.queue.clear()
         self._fanout.room.notify()
 
@@ -124,6 +132,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
     ) -> None:
         self.bound = buffer
         self.input_ended = False
+        self.open_branches = len(branches)
+        """Branches that still take items; the pump stops reading when none does."""
         self.room = Wakeup()
         """Notified when a branch takes an item (or closes): the pump may go on."""
         self._source = source
@@ -158,6 +168,7 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
             if self._finished:
                 error, self._error = self._error, None
                 if error is not None:
+                    self._complete = True  # raised once; after it the stream is exhausted
                     raise error
                 if not self._complete:
                     raise anyio.BrokenResourceError(
@@ -165,7 +176,8 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                     )
                 raise StopAsyncIteration
             await self._ready.wait()
-        self._merged_room.notify()
+        if len(merged) == self._merged_bound:  # full: drains may be waiting
+            self._merged_room.notify()
         return merged.popleft()
 
     async def aclose(self) -> None:
@@ -223,9 +235,15 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                         while len(target.queue) >= bound and not target.closed:
                             await self.room.wait()
                         if not target.closed:
-                            target.queue.append(item)
-                            target.peak = max(target.peak, len(target.queue))
-                            target.filled.notify()
+                            queue = target.queue
+                            queue.append(item)
+                            held = len(queue)
+                            if held == 1:  # was empty: the branch may be waiting
+                                target.filled.notify()
+                            if held > target.peak:
+                                target.peak = held
+                    if not self.open_branches:
+                        break  # nobody takes more: read no item only to drop it
             except BaseException:
                 await close_while_failing(partial(aclose, source))
                 raise
@@ -239,13 +257,15 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
 
     async def _drain(self, index: int, output: AsyncIterator[U]) -> None:
         merged = self._merged
+        bound = self._merged_bound
         try:
             try:
                 async for value in output:
-                    while len(merged) >= self._merged_bound:
+                    while len(merged) >= bound:
                         await self._merged_room.wait()
                     merged.append(value)
-                    self._ready.notify()
+                    if len(merged) == 1:  # was empty: the consumer may be waiting
+                        self._ready.notify()
             except BaseException:
                 await close_while_failing(partial(aclose, output))
                 raise

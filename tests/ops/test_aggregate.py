@@ -211,6 +211,12 @@ class TestGroupBy:
         key = fails_on(12, boom, is_async=is_async)
         await check_error(group_by(key, max_groups=1), [10, 11, 12, 13], boom, "group_by(")
 
+    async def test_unhashable_key_gets_a_note(self) -> None:
+        with anyio.fail_after(10), pytest.raises(TypeError, match="unhashable") as info:
+            await stream([1, 2, 3]).pipe(group_by(lambda x: [x] if x == 2 else x)).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by group_by(<lambda>) on item 1: 2"
+
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"key must be a callable"):
             group_by(None)  # type: ignore[call-overload]
@@ -315,6 +321,12 @@ class TestDistinct:
         key = fails_on(7, boom, is_async=is_async)
         await check_error(distinct(key, window=5), [5, 6, 7], boom, "distinct(")
 
+    async def test_unhashable_item_gets_a_note(self) -> None:
+        with anyio.fail_after(10), pytest.raises(TypeError, match="unhashable") as info:
+            await stream([1, 2, [3]]).pipe(distinct()).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by distinct() on item 2: [3]"
+
     def test_bad_options(self) -> None:
         with pytest.raises(ValueError, match=r"window must be an int >= 1, got 0"):
             distinct(window=0)
@@ -362,6 +374,13 @@ class TestSort:
         key = fails_on(30, boom, is_async=is_async)
         await check_error(sort(key), [10, 20, 30], boom, "sort(")
 
+    async def test_incomparable_keys_get_a_note(self) -> None:
+        # list.sort() does not say which items it compared, so the note names none.
+        with anyio.fail_after(10), pytest.raises(TypeError, match="not supported") as info:
+            await stream([1, "a", 2]).pipe(sort()).collect()
+        (note,) = streamkit_notes(info.value)
+        assert note == "streamkit: raised by sort() comparing the keys of 3 items"
+
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"reverse must be True or False, got 'yes'"):
             sort(reverse="yes")  # type: ignore[call-overload]
@@ -376,7 +395,7 @@ class TestWindow:
     @ASYNC_SETTINGS
     @given(xs=ints, size=st.integers(1, 6), step=st.integers(1, 8))
     async def test_matches_slices(self, xs: list[int], size: int, step: int) -> None:
-        out = await run(window(size, step), xs)
+        out = await run(window(size, step=step), xs)
         assert out == [tuple(xs[i : i + size]) for i in range(0, len(xs) - size + 1, step)]
 
     async def test_shorter_than_size_gives_nothing(self) -> None:
@@ -403,6 +422,8 @@ class TestWindow:
             window(2, step=0)
         with pytest.raises(TypeError, match=r"size must be an int >= 1, got float"):
             window(2.5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"positional argument"):
+            window(2, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 class TestPairwise:
@@ -495,9 +516,25 @@ class TestReduce:
         fn = fails_on(3, boom, is_async=is_async)
         await check_error(reduce(fn, 0), [1, 2, 3], boom, "reduce(")
 
+    async def test_skip_drops_the_items_it_failed_on(self) -> None:
+        def add_but_three(acc: int, x: int) -> int:
+            if x == 3:
+                raise ValueError(x)
+            return acc + x
+
+        pipeline = stream(range(6)).pipe(reduce(add_but_three, on_error="skip"))
+        with anyio.fail_after(10):
+            async with pipeline.open() as items:
+                out = [x async for x in items]
+                stats = items.statistics()
+        assert out == [0 + 1 + 2 + 4 + 5]
+        assert stats.skipped == 1
+
     def test_bad_options(self) -> None:
         with pytest.raises(TypeError, match=r"fn must be a callable"):
             reduce(None)  # type: ignore[call-overload]
+        with pytest.raises(ValueError, match=r"on_error must be one of"):
+            reduce(operator.add, on_error="ignore")  # type: ignore[call-overload]
 
 
 class TestFirst:

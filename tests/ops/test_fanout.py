@@ -8,7 +8,8 @@ pull count while one branch is held back step by step (no timing).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -159,6 +160,33 @@ class TestBroadcast:
         assert sorted(out) == [0, 0, 1, 1, 2]
         source.assert_closed()
         assert source.pulled <= 3 + 1 + 1
+
+    async def test_no_item_is_read_after_every_branch_has_ended(self) -> None:
+        # A sync source checkpoints only every few hundred items, so only the pump's own check
+        # keeps it from reading (and dropping) items nobody will take.
+        pulled: list[int] = []
+
+        def numbers() -> Iterator[int]:
+            for x in itertools.count():
+                pulled.append(x)
+                yield x
+
+        with anyio.fail_after(10):
+            out = await stream(numbers()).pipe(broadcast(take(1), take(2), buffer=1)).collect()
+        assert sorted(out) == [0, 0, 1]
+        # Two items taken, one queued for the take(2) branch while it ended, one in the pump.
+        assert len(pulled) <= 4
+
+    async def test_after_its_error_the_stream_is_exhausted(self) -> None:
+        def bad(x: int) -> int:
+            raise ValueError(x)
+
+        with anyio.fail_after(10):
+            async with stream([1]).pipe(broadcast(map_(bad))).open() as items:
+                with pytest.raises(ValueError):
+                    await items.__anext__()
+                with pytest.raises(StopAsyncIteration):
+                    await items.__anext__()
 
     async def test_branch_that_does_not_close_its_input_does_not_stall_the_others(self) -> None:
         async def first_two(source: AsyncIterator[int]) -> AsyncIterator[int]:

@@ -8,6 +8,7 @@ from typing import assert_type
 
 from streamkit import (
     Hooks,
+    Operator,
     Pipeline,
     PipelineStatistics,
     StageStatistics,
@@ -143,6 +144,7 @@ async def check_aggregate() -> None:
     assert_type(words.pipe(last(default=None)), Stream[str | None])
     assert_type(stream([1]).pipe(reduce(add)), Stream[int])
     assert_type(words.pipe(reduce(lambda n, s: n + len(s), 0)), Stream[int])
+    assert_type(words.pipe(reduce(lambda n, s: n + len(s), 0, on_error="skip")), Stream[int])
     sort(key=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
@@ -162,6 +164,9 @@ async def check_fanout(numbers: Stream[int]) -> None:
     assert_type(numbers.pipe(route(async_key, {"a": map_(size_of_int)})), Stream[int])
     broadcast(map_(str), buffer=None)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     route(is_even, {"a": map_(show)})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    # A mapping mixing take(n) with map_(f) needs an annotation for mypy (see operators.rst).
+    mixed: dict[bool, Operator[int, int]] = {True: take(3), False: map_(size_of_int)}
+    assert_type(numbers.pipe(route(is_even, mixed)), Stream[int])
 
 
 def size_of_int(x: int) -> int:

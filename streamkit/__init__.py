@@ -9,7 +9,11 @@ Example::
 
 from __future__ import annotations
 
+from ._errors import SKIP as SKIP
 from ._errors import EmptyStreamError as EmptyStreamError
+from ._errors import Failure as Failure
+from ._errors import Failures as Failures
+from ._errors import Skip as Skip
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
 from ._observe import PipelineStatistics as PipelineStatistics
@@ -30,6 +34,8 @@ from ._ops._transform import flatten as flatten
 from ._ops._transform import map_ as map_
 from ._ops._transform import scan as scan
 from ._ops._transform import tap as tap
+from ._retry import Retry as Retry
+from ._retry import RetryAttempt as RetryAttempt
 from ._sources import StreamFactory as StreamFactory
 from ._sources import open_pipeline as open_pipeline
 from ._sources import stream as stream
@@ -43,15 +49,21 @@ from ._types import SameTypeOperator as SameTypeOperator
 from ._version import __version__ as __version__
 
 __all__ = (
+    "SKIP",
     "BatchOperator",
     "EmptyStreamError",
     "EnumerateOperator",
+    "Failure",
+    "Failures",
     "FlattenOperator",
     "Operator",
     "Pipe",
     "Pipeline",
     "PipelineStatistics",
+    "Retry",
+    "RetryAttempt",
     "SameTypeOperator",
+    "Skip",
     "StageStatistics",
     "Stream",
     "StreamConsumedError",

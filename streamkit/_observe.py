@@ -19,7 +19,8 @@ class StageStatistics:
     operator: str
     """The operator as written, e.g. ``map_(fetch, concurrency=16)``."""
     skipped: int
-    """Items whose call failed and were dropped because of ``on_error="skip"``."""
+    """Items whose call failed and were dropped (``on_error="skip"``, or a handler returned
+    :data:`~streamkit.SKIP`, as :class:`~streamkit.Failures` does)."""
     in_flight: int
     """Calls running right now (concurrent stages only; otherwise 0)."""
     held: int
@@ -28,6 +29,10 @@ class StageStatistics:
     """Results waiting for the consumer (the reorder backlog)."""
     peak_held: int
     """The most inputs held at once; never more than the stage's ``window``."""
+    failed: int = 0
+    """Calls that failed for good (after any retries), whatever ``on_error`` did with them."""
+    retries: int = 0
+    """Attempts retried because of ``retry=``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +44,15 @@ class PipelineStatistics:
 
     @property
     def skipped(self) -> int:
-        """Failed items dropped by ``on_error="skip"``, over all stages."""
+        """Failed items dropped (``on_error="skip"`` or a handler), over all stages."""
         return sum(stage.skipped for stage in self.stages)
+
+    @property
+    def failed(self) -> int:
+        """Calls that failed for good, over all stages."""
+        return sum(stage.failed for stage in self.stages)
+
+    @property
+    def retries(self) -> int:
+        """Attempts retried, over all stages."""
+        return sum(stage.retries for stage in self.stages)

@@ -7,7 +7,8 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
-from ._options import OnError, check_int, check_on_error, check_window, describe
+from ._options import OnError, check_int, check_on_error, check_timeout, check_window, describe
+from ._retry import check_retry, guard
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._run import current_run
 from ._runtime._stage import Stage
@@ -15,6 +16,10 @@ from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
 F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
+Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
+"""The sequential loop of a per-item operator, given its (guarded) function and stage."""
+MakeJob = Callable[[Callable[[T], Any], Stage], Job[T, U]]
+"""The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
 
 class StreamOperator(Generic[T, U]):
@@ -71,28 +76,37 @@ def _show(value: object) -> str:
 
 
 def per_item(
-    sequential: Apply[T, U],
-    job: Job[T, U],
+    fn: Callable[[T], Any],
+    sequential: Sequential[T, U],
+    make_job: MakeJob[T, U],
     *,
     concurrency: int,
     ordered: bool,
     window: int | None,
     on_error: object,
+    timeout: object,
+    retry: object,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
-    is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item."""
+    is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
+    call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`, which returns ``fn``
+    itself when there are neither)."""
     check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
     size = check_window(window, concurrency)
     policy = check_on_error(on_error)
-    if concurrency == 1:
-        return StreamOperator(sequential, on_error=policy)
+    seconds = check_timeout(timeout)
+    retries = check_retry(retry)
 
-    def concurrent(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        call = guard(fn, stage, timeout=seconds, retry=retries)
+        if concurrency == 1:
+            return sequential(source, call, stage)
+        job = make_job(call, stage)
         return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
 
-    return StreamOperator(concurrent, on_error=policy)
+    return StreamOperator(apply, on_error=policy)
 
 
 def start_pool(

@@ -17,11 +17,11 @@ from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 
 
-async def _as_is(item: T) -> tuple[T]:
+async def _as_is(item: T, index: int) -> tuple[T]:
     return (item,)
 
 
-async def _stamped(item: T) -> tuple[tuple[float, T]]:
+async def _stamped(item: T, index: int) -> tuple[tuple[float, T]]:
     return ((anyio.current_time(), item),)
 
 

@@ -1,9 +1,12 @@
-"""The one loop behind every operator that calls a user function once per item.
+"""The one loop behind every operator that calls a user function once per item, and the jobs
+that worker pools run for the same operators.
 
 ``fn`` may be sync or async: the first call tells which (a result that is awaitable means
-async), and that answer is kept for the rest of the run. A failure goes through the stage's
-policy: counted and dropped (``on_error="skip"``) or re-raised with a note naming the
-operator and the item index.
+async), and that answer is kept for the rest of the run. ``fn`` arrives already wrapped with
+the operator's ``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so both paths see
+only a call's final result or failure. A failure goes through the stage's ``on_error``
+(:meth:`Stage.recover`): counted and dropped, replaced by a handler's result, or re-raised
+with a note naming the operator and the item index.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from inspect import isawaitable
 from typing import Any
 
+from .._errors import SKIP
 from .._runtime._chain import aclose
-from .._runtime._stage import Stage
+from .._runtime._pool import Job
+from .._runtime._stage import RAISE, Stage
 
 
 class Then(enum.Enum):
@@ -51,9 +56,11 @@ async def each(
                 if is_async:
                     result = await result
             except Exception as exc:
-                if stage.failed(exc, index, item):
+                result = await stage.recover(exc, index, item)
+                if result is RAISE:
+                    raise
+                if result is SKIP:
                     continue
-                raise
             if emit_result:
                 yield result
             elif keep_if_true:
@@ -78,3 +85,31 @@ async def call(fn: Callable[[Any], Any], item: Any) -> Any:
     if isawaitable(result):
         result = await result
     return result
+
+
+async def settle(fn: Callable[[Any], Any], item: Any, index: int, stage: Stage) -> Any:
+    """``fn(item)`` under the stage's ``on_error``: the result, a handler's replacement or
+    :data:`~streamkit.SKIP`; raises (with the note) when the policy says so."""
+    try:
+        return await call(fn, item)
+    except Exception as exc:
+        result = await stage.recover(exc, index, item)
+        if result is RAISE:
+            raise
+        return result
+
+
+def results_job(fn: Callable[[Any], Any], stage: Stage, then: Then) -> Job[Any, Any]:
+    """The job a worker pool runs for ``map_`` (``EMIT_RESULT``) or ``filter_``
+    (``KEEP_IF_TRUE``): the results of one input, as :func:`each` would emit them."""
+    keep_if_true = then is Then.KEEP_IF_TRUE
+
+    async def job(item: Any, index: int) -> tuple[Any, ...]:
+        result = await settle(fn, item, index, stage)
+        if result is SKIP:
+            return ()
+        if keep_if_true:
+            return (item,) if result else ()
+        return (result,)
+
+    return job

@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from inspect import isawaitable
 from typing import Any, overload
 
+from .._errors import SKIP
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
+from .._retry import Retry
 from .._runtime._chain import aclose
-from .._runtime._stage import Stage
+from .._runtime._stage import RAISE, Stage
 from .._source import as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
-from ._each import Then, call, each
+from ._each import Then, each, results_job, settle
 
 
 @overload
@@ -26,6 +29,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def map_(
@@ -35,6 +40,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def map_(
@@ -44,6 +51,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` (sync or async) to each item.
 
@@ -55,22 +64,27 @@ def map_(
         window: how many inputs a concurrent stage may hold (running, or done and waiting for
             their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
         on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
-            and counts it in ``statistics()``.
+            and counts it in ``statistics()``; a handler ``fn(exc, item)`` (sync or async)
+            returns a result to emit instead, or :data:`SKIP` (see :class:`Failures`).
+        timeout: seconds one call may take; a call that takes longer is cancelled and fails
+            with :exc:`TimeoutError` (subject to ``retry`` and ``on_error``).
+        retry: a :class:`Retry` policy for failed calls.
 
     Example::
 
         pages = await stream(urls).pipe(map_(fetch, concurrency=16)).collect()
     """
     check_callable("fn", fn)
-
-    def sequential(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        return each(source, fn, stage, Then.EMIT_RESULT)
-
-    async def job(item: Any) -> tuple[Any]:
-        return (await call(fn, item),)
-
     return per_item(
-        sequential, job, concurrency=concurrency, ordered=ordered, window=window, on_error=on_error
+        fn,
+        lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
+        lambda call, stage: results_job(call, stage, Then.EMIT_RESULT),
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+        on_error=on_error,
+        timeout=timeout,
+        retry=retry,
     )
 
 
@@ -82,6 +96,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[T, U]: ...
 @overload
 def flat_map(
@@ -91,6 +107,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[T, U]: ...
 @labelled
 def flat_map(
@@ -100,6 +118,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
 ) -> StreamOperator[Any, Any]:
     """Apply ``fn`` to each item and emit every item of what it returns.
 
@@ -107,22 +127,30 @@ def flat_map(
     ``ordered=True`` the outputs of one input stay together and in order. Options as for
     :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered.
 
+    ``timeout`` and ``retry`` cover the call that returns the iterable, not the reading of it
+    (items already emitted cannot be taken back). A failure while reading it goes to
+    ``on_error`` like a failed call: the items emitted before it stay, ``"skip"`` drops the
+    rest, and a handler's replacement (an iterable) is emitted in place of the rest.
+
     Example::
 
         words = await stream(lines).pipe(flat_map(str.split)).collect()
     """
     check_callable("fn", fn)
 
-    async def job(item: Any) -> AsyncIterator[Any]:
-        return _inner(await call(fn, item))
+    async def job(call: Callable[[Any], Any], stage: Stage, item: Any, index: int) -> Any:
+        return _flat_one(call, item, index, stage)
 
     return per_item(
-        lambda source, stage: _flat_map(source, fn, stage),
-        job,
+        fn,
+        _flat_map,
+        lambda call, stage: partial(job, call, stage),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
         on_error=on_error,
+        timeout=timeout,
+        retry=retry,
     )
 
 
@@ -145,19 +173,35 @@ async def _flat_map(
     try:
         async for item in source:
             index += 1
+            outputs = _flat_one(fn, item, index, stage)
             try:
-                inner = _inner(await call(fn, item))
-                try:
-                    async for value in inner:
-                        yield value
-                finally:
-                    await aclose(inner)
-            except Exception as exc:
-                if stage.failed(exc, index, item):
-                    continue
-                raise
+                async for value in outputs:
+                    yield value
+            finally:
+                await aclose(outputs)
     finally:
         await aclose(source)
+
+
+async def _flat_one(
+    fn: Callable[[Any], Any], item: Any, index: int, stage: Stage
+) -> AsyncIterator[Any]:
+    """The outputs of one input of ``flat_map``, under the stage's ``on_error``."""
+    produced = await settle(fn, item, index, stage)
+    while produced is not SKIP:
+        inner: AsyncIterator[Any] | None = None
+        try:
+            inner = _inner(produced)
+            produced = SKIP
+            async for value in inner:
+                yield value
+        except Exception as exc:
+            produced = await stage.recover(exc, index, item)
+            if produced is RAISE:
+                raise
+        finally:
+            if inner is not None:
+                await aclose(inner)
 
 
 @labelled

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class RetryAttempt:
-    """A failed attempt that will be retried; what :attr:`Retry.on_retry` receives."""
+    """A failed attempt that will be retried; what the ``on_retry`` hook of :class:`Retry` gets."""
 
     operator: str
     """The operator as written, e.g. ``map_(fetch, retry=Retry(...))``."""
@@ -87,10 +87,6 @@ class Retry:
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not value >= 0:
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        if self.max_backoff < self.backoff:
-            raise ValueError(
-                f"max_backoff must be >= backoff ({self.backoff}), got {self.max_backoff}"
-            )
         if not isinstance(self.jitter, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"jitter must be True or False, got {self.jitter!r}")
         if self.on_retry is not None and not callable(self.on_retry):

@@ -6,7 +6,12 @@ from collections.abc import AsyncIterable, AsyncIterator
 from typing import assert_type
 
 from streamkit import (
+    SKIP,
+    Failure,
+    Failures,
     Pipeline,
+    Retry,
+    Skip,
     Stream,
     batch,
     enumerate_,
@@ -79,3 +84,25 @@ def add(a: int, b: int) -> int:
 
 def size_of_str(text: str) -> int:
     return len(text)
+
+
+async def check_errors_and_retries(urls: Stream[str]) -> None:
+    """timeout=, retry=Retry(...), on_error handlers and Failures keep the item types."""
+    policy = Retry((ConnectionError, TimeoutError), attempts=4, on_retry=print)
+    failures = Failures(limit=10)
+
+    def fallback(exc: Exception, url: str) -> bytes | Skip:
+        return SKIP if isinstance(exc, KeyError) else b""
+
+    assert_type(urls.pipe(map_(fetch, timeout=2, retry=policy)), Stream[bytes])
+    assert_type(urls.pipe(map_(fetch, on_error=failures)), Stream[bytes])
+    assert_type(urls.pipe(map_(fetch, on_error=fallback)), Stream[bytes])
+    assert_type(urls.pipe(filter_(bool, retry=policy, timeout=0.5)), Stream[str])
+    assert_type(urls.pipe(flat_map(str.split, on_error=failures, retry=policy)), Stream[str])
+    assert_type(urls.pipe(batch(10), map_(len, on_error="skip")), Stream[int])
+    for failure in failures:
+        assert_type(failure, Failure)
+        assert_type(failure.error, Exception)
+    assert_type(policy.delay(1), float)
+    map_(fetch, retry=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    Retry(on=KeyboardInterrupt)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -111,7 +111,7 @@ def main() -> None:
     failed = False
     print(
         "| backend | concurrency | n | wall s | us/item | failures | retries | accounting "
-        "| RSS MiB at 10%..100% | growth after 10% | tasks before/after |"
+        "| RSS MiB every 10% of outputs | growth after the first 10% | tasks before/after |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for backend in args.backends.split(","):

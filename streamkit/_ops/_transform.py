@@ -139,7 +139,7 @@ def flat_map(
     check_callable("fn", fn)
 
     async def job(call: Callable[[Any], Any], stage: Stage, item: Any, index: int) -> Any:
-        return _flat_one(call, item, index, stage)
+        return _flat_map(_one(item), call, stage, index)
 
     return per_item(
         fn,
@@ -167,41 +167,35 @@ async def _iterate_chain(chain: Any) -> AsyncIterator[Any]:
 
 
 async def _flat_map(
-    source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage
+    source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage, index: int = 0
 ) -> AsyncIterator[Any]:
-    index = -1
+    """Sequential ``flat_map`` (items counted from ``index``), under the stage's ``on_error``;
+    a worker pool runs it on one item at a time."""
+    index -= 1
     try:
         async for item in source:
             index += 1
-            outputs = _flat_one(fn, item, index, stage)
-            try:
-                async for value in outputs:
-                    yield value
-            finally:
-                await aclose(outputs)
+            produced = await settle(fn, item, index, stage)
+            while produced is not SKIP:
+                inner: AsyncIterator[Any] | None = None
+                try:
+                    inner = _inner(produced)
+                    produced = SKIP
+                    async for value in inner:
+                        yield value
+                except Exception as exc:
+                    produced = await stage.recover(exc, index, item)
+                    if produced is RAISE:
+                        raise
+                finally:
+                    if inner is not None:
+                        await aclose(inner)
     finally:
         await aclose(source)
 
 
-async def _flat_one(
-    fn: Callable[[Any], Any], item: Any, index: int, stage: Stage
-) -> AsyncIterator[Any]:
-    """The outputs of one input of ``flat_map``, under the stage's ``on_error``."""
-    produced = await settle(fn, item, index, stage)
-    while produced is not SKIP:
-        inner: AsyncIterator[Any] | None = None
-        try:
-            inner = _inner(produced)
-            produced = SKIP
-            async for value in inner:
-                yield value
-        except Exception as exc:
-            produced = await stage.recover(exc, index, item)
-            if produced is RAISE:
-                raise
-        finally:
-            if inner is not None:
-                await aclose(inner)
+async def _one(item: Any) -> AsyncIterator[Any]:
+    yield item
 
 
 @labelled

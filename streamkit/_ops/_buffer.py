@@ -17,12 +17,12 @@ from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 
 
-async def as_is(item: T) -> tuple[T]:
+async def as_is(item: T, index: int) -> tuple[T]:
     """The pool job that passes each item on unchanged (for read-ahead)."""
     return (item,)
 
 
-async def stamped(item: T) -> tuple[tuple[float, T]]:
+async def stamped(item: T, index: int) -> tuple[tuple[float, T]]:
     """The pool job that passes each item on with the time it arrived."""
     return ((anyio.current_time(), item),)
 

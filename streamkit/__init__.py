@@ -9,7 +9,11 @@ Example::
 
 from __future__ import annotations
 
+from ._errors import SKIP as SKIP
 from ._errors import EmptyStreamError as EmptyStreamError
+from ._errors import Failure as Failure
+from ._errors import Failures as Failures
+from ._errors import Skip as Skip
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
 from ._hooks import Hooks as Hooks
@@ -61,6 +65,8 @@ from ._ops._transform import scan as scan
 from ._ops._transform import tap as tap
 from ._progress import progress as progress
 from ._push import PushSource as PushSource
+from ._retry import Retry as Retry
+from ._retry import RetryAttempt as RetryAttempt
 from ._sources import StreamFactory as StreamFactory
 from ._sources import open_pipeline as open_pipeline
 from ._sources import stream as stream
@@ -79,10 +85,13 @@ from ._types import ZipOperator as ZipOperator
 from ._version import __version__ as __version__
 
 __all__ = (
+    "SKIP",
     "BatchOperator",
     "CombineOperator",
     "EmptyStreamError",
     "EnumerateOperator",
+    "Failure",
+    "Failures",
     "FlattenOperator",
     "Hooks",
     "Operator",
@@ -92,7 +101,10 @@ __all__ = (
     "Pipeline",
     "PipelineStatistics",
     "PushSource",
+    "Retry",
+    "RetryAttempt",
     "SameTypeOperator",
+    "Skip",
     "StageStatistics",
     "Stream",
     "StreamConsumedError",

@@ -8,11 +8,19 @@ Hierarchy::
 
 User exceptions are never wrapped: they reach the caller as the same object, with a PEP 678
 note naming the operator and the item index.
+
+Also here: what an ``on_error`` handler may return to drop an item (:data:`SKIP`), and a
+ready-made handler that records failed items (:class:`Failures`).
 """
 
 from __future__ import annotations
 
+import enum
 import reprlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
 
 import anyio
 
@@ -31,6 +39,76 @@ class StreamConsumedError(StreamkitError, RuntimeError):
 
 class EmptyStreamError(StreamkitError, ValueError):
     """:meth:`Stream.first` or :meth:`Stream.last` found no item and no ``default`` was given."""
+
+
+class Skip(enum.Enum):
+    """The type of :data:`SKIP` (for annotations: ``def handler(exc, item) -> int | Skip``)."""
+
+    SKIP = "SKIP"
+
+    def __repr__(self) -> str:
+        return "streamkit.SKIP"
+
+
+SKIP: Final = Skip.SKIP
+"""Returned by an ``on_error`` handler: drop the item (it is counted as skipped)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed input, as recorded by :class:`Failures`."""
+
+    item: Any
+    """The input whose call failed (for a map over batches, the whole batch)."""
+    error: Exception
+    """The exception, with the note naming the operator and the item index."""
+
+
+class Failures:
+    """A failed-items sink: pass it as ``on_error=`` to record each failure and drop the item.
+
+    Each input then yields an output or a :class:`Failure` record, so a run accounts for
+    every input: ``len(outputs) + failures.count == len(inputs)`` for a map.
+
+    Args:
+        limit: keep at most this many records (the most recent); :attr:`count` still counts
+            every failure. ``None`` (the default) keeps all of them, so memory grows with the
+            number of failures.
+
+    Example::
+
+        failures = Failures()
+        pages = await stream(urls).pipe(map_(fetch, on_error=failures)).collect()
+        for failure in failures:
+            log.warning("%s failed: %r", failure.item, failure.error)
+    """
+
+    __slots__ = ("count", "records")
+
+    def __init__(self, *, limit: int | None = None) -> None:
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 0  # pyright: ignore[reportUnnecessaryIsInstance]
+        ):
+            raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+        self.records: deque[Failure] = deque(maxlen=limit)
+        """The failures recorded, oldest first."""
+        self.count = 0
+        """Every failure seen, including those no longer kept because of ``limit``."""
+
+    def __call__(self, error: Exception, item: object) -> Skip:
+        self.count += 1
+        self.records.append(Failure(item, error))
+        return SKIP
+
+    def __iter__(self) -> Iterator[Failure]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        limit = self.records.maxlen
+        return "Failures()" if limit is None else f"Failures(limit={limit})"
 
 
 def add_operator_note(exc: BaseException, operator: str, index: int, item: object) -> None:

@@ -55,8 +55,9 @@ class Hooks:
         """``stage`` passed ``item`` downstream."""
 
     def error(self, stage: str, exc: Exception, index: int, item: object, *, skipped: bool) -> None:
-        """``stage``'s call on item ``index`` raised ``exc``; ``skipped`` says whether
-        ``on_error="skip"`` dropped the item (otherwise the error is on its way to you)."""
+        """``stage``'s call on item ``index`` raised ``exc`` (after any retries); ``skipped``
+        says whether ``on_error="skip"`` dropped the item (otherwise the error goes to the
+        ``on_error`` handler, if there is one, or on its way to you)."""
 
     def retry(
         self, stage: str, exc: Exception, index: int, item: object, *, attempt: int, delay: float

@@ -29,7 +29,12 @@ class StageStatistics:
     items_out: int | None
     """Items emitted downstream; ``None`` where :attr:`items_in` is."""
     skipped: int
-    """Items whose call failed and were dropped because of ``on_error="skip"``."""
+    """Items whose call failed and were dropped (``on_error="skip"``, or a handler returned
+    :data:`~streamkit.SKIP`, as :class:`~streamkit.Failures` does)."""
+    failed: int
+    """Calls that failed for good (after any retries), whatever ``on_error`` did with them."""
+    retries: int
+    """Attempts retried because of ``retry=``."""
     concurrency: int
     """How many calls may run at once (1 for a sequential stage)."""
     in_flight: int
@@ -81,8 +86,18 @@ class PipelineStatistics:
 
     @property
     def skipped(self) -> int:
-        """Failed items dropped by ``on_error="skip"``, over all stages."""
+        """Failed items dropped (``on_error="skip"`` or a handler), over all stages."""
         return sum(stage.skipped for stage in self.stages)
+
+    @property
+    def failed(self) -> int:
+        """Calls that failed for good, over all stages."""
+        return sum(stage.failed for stage in self.stages)
+
+    @property
+    def retries(self) -> int:
+        """Attempts retried, over all stages."""
+        return sum(stage.retries for stage in self.stages)
 
     @property
     def bottleneck(self) -> StageStatistics | None:

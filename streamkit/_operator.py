@@ -8,7 +8,16 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
 from ._diagram import Node
-from ._options import OnError, check_int, check_on_error, check_rate_limit, check_window, describe
+from ._options import (
+    OnError,
+    check_int,
+    check_on_error,
+    check_rate_limit,
+    check_timeout,
+    check_window,
+    describe,
+)
+from ._retry import Call, check_retry, guard, in_order
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
@@ -17,6 +26,10 @@ from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
 F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
+Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
+"""The sequential loop of a per-item operator, given its (guarded) function and stage."""
+MakeJob = Callable[[Call, Stage], Job[T, U]]
+"""The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
 
 class StreamOperator(Generic[T, U]):
@@ -89,38 +102,55 @@ def _show(value: object) -> str:
 
 
 def per_item(
-    sequential: Apply[T, U],
-    job: Job[T, U],
+    fn: Callable[[T], Any],
+    sequential: Sequential[T, U],
+    make_job: MakeJob[T, U],
     *,
     concurrency: int,
     ordered: bool,
     window: int | None,
     on_error: object,
-    rate_limit: object = None,
+    timeout: object,
+    retry: object,
+    rate_limit: object,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
-    is 1 (no task, no handoff), else a :class:`WorkerPool` running ``job`` on each item.
+    is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
+    call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`; the sequential loop calls
+    ``fn`` itself when there are neither), and both apply ``on_error`` the same way.
 
     With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
     run: a call starts as soon as its input is released (workers pull one at a time), so at
-    most ``count`` calls start in any ``per`` seconds, across all workers.
+    most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
+    paced: they belong to the call whose input was released.
     """
     check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
     size = check_window(window, concurrency)
     policy = check_on_error(on_error)
+    seconds = check_timeout(timeout)
+    retries = check_retry(retry)
     rate = check_rate_limit(rate_limit)
 
-    def concurrent(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+    guarded = seconds is not None or retries is not None
+
+    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        call = guard(fn, stage, timeout=seconds, retry=retries)
+        if concurrency == 1:  # fn itself unless guarded: the hot path stays as it is
+            return sequential(source, in_order(call) if guarded else fn, stage)
+        job = make_job(call, stage)
         return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
 
-    apply: Apply[T, U] = sequential if concurrency == 1 else concurrent
     details = (
         ()
         if concurrency == 1
         else (f"concurrency {concurrency}", f"window {size}") + (() if ordered else ("unordered",))
     )
+    if seconds is not None:
+        details += (f"timeout {seconds} s",)
+    if retries is not None:
+        details += (f"up to {retries.attempts} attempts",)
     if rate is not None:
         count, per = rate
         details += (f"rate {count} per {per} s",)
@@ -129,7 +159,7 @@ def per_item(
         def paced_apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
             return unpaced(paced(source, RateLimiter(count, per)), stage)
 
-        apply = paced_apply
+        return StreamOperator(paced_apply, on_error=policy, details=details)
     return StreamOperator(apply, on_error=policy, details=details)
 
 

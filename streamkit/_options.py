@@ -7,9 +7,12 @@ Each check raises with a message that says what *is* allowed, e.g.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, cast
 
-OnError: TypeAlias = Literal["raise", "skip"]
+ErrorHandler: TypeAlias = Callable[[Exception, Any], Any]
+"""``on_error=handler``: ``handler(exc, item)`` (sync or async) returns a replacement for what
+the call would have returned, or :data:`~streamkit.SKIP`; or raises."""
+OnError: TypeAlias = Literal["raise", "skip"] | ErrorHandler
 ON_ERROR_CHOICES = ("raise", "skip")
 
 
@@ -57,12 +60,22 @@ def check_callable(name: str, value: object) -> None:
 
 
 def check_on_error(value: object) -> OnError:
-    """Return ``value`` if it is one of :data:`ON_ERROR_CHOICES`."""
-    if value == "raise":
-        return "raise"
-    if value == "skip":
-        return "skip"
-    raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {value!r}")
+    """Return ``value`` if it is one of :data:`ON_ERROR_CHOICES` or a handler (a callable)."""
+    if isinstance(value, str):
+        if value == "raise":
+            return "raise"
+        if value == "skip":
+            return "skip"
+    elif callable(value):
+        return value
+    raise ValueError(
+        f"on_error must be one of {ON_ERROR_CHOICES} or a handler fn(exc, item), got {value!r}"
+    )
+
+
+def check_timeout(value: object) -> float | None:
+    """Return ``value`` as seconds if it is ``None`` or a positive number."""
+    return None if value is None else check_seconds("timeout", value)
 
 
 def check_window(window: object, concurrency: int) -> int:

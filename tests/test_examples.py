@@ -58,6 +58,14 @@ EXPECTED = {
         "INFO run finished (error: None);",
         "numbers: [10, 20, 40, 60]",
     ],
+    "retries.py": [
+        "retry https://example.org/3 after attempt 2: ConnectionError",
+        "pages: ['<page 0>', '<page 1>', '<page 2>', '<page 3>', '<page 4>', '<page 7>']",
+        "failed: https://example.org/6 LookupError",
+        "failed: https://example.org/5 TimeoutError",
+        "retries 4, failed 2",
+        "accounted for: 8 of 8",
+    ],
     "early_exit.py": [
         "got [10, 20, 30]",
         "[take] source closed",

@@ -18,8 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import (
+    Failures,
     Hooks,
     PipelineStatistics,
+    Retry,
     StageStatistics,
     batch,
     filter_,
@@ -47,6 +49,8 @@ def stage_stats(
         items_in=10,
         items_out=10,
         skipped=0,
+        failed=0,
+        retries=0,
         concurrency=concurrency,
         in_flight=0,
         window=0 if concurrency == 1 else 64,
@@ -361,6 +365,30 @@ class TestHooks:
         stage.retrying(error, 3, "url", attempt=1, delay=0.5)
         assert hooks.events == [("retry", "map_(fetch)", error, 3, "url", 1, 0.5)]
         Stage("map_(fetch)").retrying(error, 3, "url", attempt=1, delay=0.5)  # no hooks: no-op
+
+    @pytest.mark.parametrize("concurrency", [1, 3])
+    async def test_retries_and_failures_reach_the_hooks(self, concurrency: int) -> None:
+        attempts: dict[int, int] = {}
+
+        def flaky(x: int) -> int:
+            attempts[x] = attempts.get(x, 0) + 1
+            if x % 2 and attempts[x] < 3:
+                raise ConnectionError(x)
+            return x
+
+        hooks = Recorder()
+        policy = Retry(on=ConnectionError, attempts=2, backoff=0)
+        s = stream(range(4)).pipe(
+            map_(flaky, concurrency=concurrency, retry=policy, on_error=Failures())
+        )
+        async with s.open(hooks=hooks) as items:
+            assert sorted([x async for x in items]) == [0, 2]
+        retried = sorted((e[3], e[4], e[5]) for e in hooks.events if e[0] == "retry")
+        assert retried == [(1, 1, 1), (3, 3, 1)]  # (index, item, attempt)
+        failed = sorted((e[3], e[4], e[5]) for e in hooks.events if e[0] == "error")
+        assert failed == [(1, 1, False), (3, 3, False)]
+        (stats,) = items.statistics().stages
+        assert (stats.failed, stats.retries, stats.skipped, stats.items_out) == (2, 2, 2, 2)
 
     async def test_the_base_class_does_nothing(self) -> None:
         s = stream(range(3)).pipe(map_(inverse, on_error="skip"))

@@ -30,11 +30,11 @@ def read_ahead_stamped(
     return start_pool(source, _stamped, stage, concurrency=1, ordered=False, window=window)
 
 
-async def _as_is(item: T) -> tuple[T]:
+async def _as_is(item: T, index: int) -> tuple[T]:
     return (item,)
 
 
-async def _stamped(item: T) -> tuple[tuple[float, T]]:
+async def _stamped(item: T, index: int) -> tuple[tuple[float, T]]:
     return ((anyio.current_time(), item),)
 
 

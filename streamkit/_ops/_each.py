@@ -1,9 +1,12 @@
-"""The one loop behind every operator that calls a user function once per item.
+"""The one loop behind every operator that calls a user function once per item, and the jobs
+that worker pools run for the same operators.
 
 ``fn`` may be sync or async: the first call tells which (a result that is awaitable means
-async), and that answer is kept for the rest of the run. A failure goes through the stage's
-policy: counted and dropped (``on_error="skip"``) or re-raised with a note naming the
-operator and the item index.
+async), and that answer is kept for the rest of the run. ``fn`` arrives already wrapped with
+the operator's ``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so both paths see
+only a call's final result or failure. A failure goes through the stage's ``on_error``
+(:meth:`Stage.recover`): counted and dropped, replaced by a handler's result, or re-raised
+with a note naming the operator and the item index.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from inspect import isawaitable
 from time import perf_counter
 from typing import Any
 
+from .._errors import SKIP
+from .._retry import Call
 from .._runtime._chain import aclose
-from .._runtime._stage import SAMPLE_EVERY, Stage
+from .._runtime._pool import Job
+from .._runtime._stage import RAISE, SAMPLE_EVERY, Stage
 
 
 class Then(enum.Enum):
@@ -73,11 +79,14 @@ async def each(
                         result = await result
                         stage.in_flight = 0
             except Exception as exc:
+                stage.in_flight = 1  # an on_error handler may await: the item is in flight
+                result = await stage.recover(exc, count - 1, item)
                 stage.in_flight = 0
-                if stage.failed(exc, count - 1, item):
+                if result is SKIP:
                     continue
-                stage.dropped += 1
-                raise
+                if result is RAISE:
+                    stage.dropped += 1
+                    raise
             if emit_result:
                 yield result
             elif keep_if_true:
@@ -98,7 +107,7 @@ async def each(
                 calling = False
                 yield item
     finally:
-        if stage.in_flight:  # cancelled during the call
+        if stage.in_flight:  # cancelled during the call, or its on_error handler raised
             stage.in_flight = 0
             stage.dropped += 1
         await aclose(source)
@@ -110,3 +119,32 @@ async def call(fn: Callable[[Any], Any], item: Any) -> Any:
     if isawaitable(result):
         result = await result
     return result
+
+
+async def settle(call: Call, item: Any, index: int, stage: Stage) -> Any:
+    """``call(item, index)`` under the stage's ``on_error``: the result, a handler's replacement
+    or :data:`~streamkit.SKIP`; raises (with the note) when the policy says so."""
+    try:
+        result = call(item, index)
+        return (await result) if isawaitable(result) else result
+    except Exception as exc:
+        result = await stage.recover(exc, index, item)
+        if result is RAISE:
+            raise
+        return result
+
+
+def results_job(call: Call, stage: Stage, then: Then) -> Job[Any, Any]:
+    """The job a worker pool runs for ``map_`` (``EMIT_RESULT``) or ``filter_``
+    (``KEEP_IF_TRUE``): the results of one input, as :func:`each` would emit them."""
+    keep_if_true = then is Then.KEEP_IF_TRUE
+
+    async def job(item: Any, index: int) -> tuple[Any, ...]:
+        result = await settle(call, item, index, stage)
+        if result is SKIP:
+            return ()
+        if keep_if_true:
+            return (item,) if result else ()
+        return (result,)
+
+    return job

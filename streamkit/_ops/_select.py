@@ -10,11 +10,12 @@ from typing import Any
 
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
+from .._retry import Retry
 from .._runtime._chain import aclose
 from .._runtime._offload import ExecutorOption, offloaded
 from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T
-from ._each import Then, call, each
+from ._each import Then, each, results_job
 
 
 @labelled
@@ -25,12 +26,15 @@ def filter_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, T]:
     """Emit the items for which ``pred`` (sync or async) is true.
 
-    Options as for :func:`map_`.
+    Options as for :func:`map_`; an ``on_error`` handler's replacement stands for the
+    predicate's result (a true one keeps the item).
 
     Example::
 
@@ -39,20 +43,16 @@ def filter_(
     check_callable("pred", pred)
     if executor is not None:
         pred = offloaded(pred, executor, concurrency=concurrency)
-
-    def sequential(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[T]:
-        return each(source, pred, stage, Then.KEEP_IF_TRUE)
-
-    async def job(item: T) -> tuple[T, ...]:
-        return (item,) if await call(pred, item) else ()
-
     return per_item(
-        sequential,
-        job,
+        pred,
+        lambda source, call, stage: each(source, call, stage, Then.KEEP_IF_TRUE),
+        lambda call, stage: results_job(call, stage, Then.KEEP_IF_TRUE),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
         on_error=on_error,
+        timeout=timeout,
+        retry=retry,
         rate_limit=rate_limit,
     )
 

@@ -6,19 +6,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from inspect import isawaitable
 from typing import Any, cast, overload
 
 from anyio.lowlevel import checkpoint
 
+from .._errors import SKIP
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
+from .._retry import Call, Retry
 from .._runtime._chain import aclose
 from .._runtime._offload import ExecutorOption, offloaded
-from .._runtime._stage import Stage
+from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
-from ._each import Then, call, each
+from ._each import Then, each, results_job, settle
 
 
 @overload
@@ -29,6 +32,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
@@ -40,6 +45,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
@@ -51,6 +58,8 @@ def map_(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[Any, Any]:
@@ -64,10 +73,16 @@ def map_(
         window: how many inputs a concurrent stage may hold (running, or done and waiting for
             their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
         on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
-            and counts it in ``statistics()``.
+            and counts it in ``statistics()``; a handler ``fn(exc, item)`` (sync or async)
+            returns a result to emit instead, or :data:`SKIP` (see :class:`Failures`).
+        timeout: seconds one call may take; a call that takes longer is cancelled and fails
+            with :exc:`TimeoutError` (subject to ``retry`` and ``on_error``). A sync ``fn``
+            cannot be interrupted unless it runs on an ``executor``.
+        retry: a :class:`Retry` policy for failed calls.
         rate_limit: ``(count, per)``: at most ``count`` calls start in any ``per`` seconds,
             across all workers (calls are delayed, never dropped; see :func:`rate_limit`).
-            Like aiometer's ``max_per_second``, ``(n, 1.0)``.
+            Like aiometer's ``max_per_second``, ``(n, 1.0)``. Retries of a call are not
+            counted again.
         executor: run a sync ``fn`` elsewhere, ``concurrency`` calls at a time: ``"thread"``
             (anyio's worker threads), ``"process"`` (anyio's worker processes; ``fn``, items
             and results must pickle) or any :class:`concurrent.futures.Executor`, such as a
@@ -84,20 +99,16 @@ def map_(
     check_callable("fn", fn)
     if executor is not None:
         fn = offloaded(fn, executor, concurrency=concurrency)
-
-    def sequential(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        return each(source, fn, stage, Then.EMIT_RESULT)
-
-    async def job(item: Any) -> tuple[Any]:
-        return (await call(fn, item),)
-
     return per_item(
-        sequential,
-        job,
+        fn,
+        lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
+        lambda call, stage: results_job(call, stage, Then.EMIT_RESULT),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
         on_error=on_error,
+        timeout=timeout,
+        retry=retry,
         rate_limit=rate_limit,
     )
 
@@ -110,6 +121,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
@@ -121,6 +134,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[T, U]: ...
@@ -132,6 +147,8 @@ def flat_map(
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
+    timeout: float | None = None,
+    retry: Retry | None = None,
     rate_limit: tuple[int, float] | None = None,
     executor: ExecutorOption | None = None,
 ) -> StreamOperator[Any, Any]:
@@ -143,6 +160,11 @@ def flat_map(
     ``executor``, ``fn`` should return a list: a generator's body would run back in the event
     loop (and cannot be pickled).
 
+    ``timeout`` and ``retry`` cover the call that returns the iterable, not the reading of it
+    (items already emitted cannot be taken back). A failure while reading it goes to
+    ``on_error`` like a failed call: the items emitted before it stay, ``"skip"`` drops the
+    rest, and a handler's replacement (an iterable) is emitted in place of the rest.
+
     Example::
 
         words = await stream(lines).pipe(flat_map(str.split)).collect()
@@ -151,19 +173,24 @@ def flat_map(
     if executor is not None:
         fn = offloaded(fn, executor, concurrency=concurrency)
 
-    async def job(item: Any) -> Sequence[Any] | AsyncIterator[Any]:
-        produced = await call(fn, item)
+    async def job(
+        call: Call, stage: Stage, item: Any, index: int
+    ) -> Sequence[Any] | AsyncIterator[Any]:
+        produced = await settle(call, item, index, stage)
         if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
             return cast("Sequence[Any]", produced)
-        return items_of(produced)
+        return () if produced is SKIP else _outputs(produced, item, index, stage)
 
     return per_item(
-        lambda source, stage: _flat_map(source, fn, stage),
-        job,
+        fn,
+        _flat_map,
+        lambda call, stage: partial(job, call, stage),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
         on_error=on_error,
+        timeout=timeout,
+        retry=retry,
         rate_limit=rate_limit,
     )
 
@@ -185,34 +212,57 @@ async def _iterate_chain(chain: Any) -> AsyncIterator[Any]:
 async def _flat_map(
     source: AsyncIterator[Any], fn: Callable[[Any], Any], stage: Stage
 ) -> AsyncIterator[Any]:
+    """Sequential ``flat_map``, under the stage's ``on_error``."""
     index = -1
     try:
         async for item in source:
             index += 1
             try:
-                produced = await call(fn, item)
-                if isinstance(produced, list | tuple):
-                    # The common case, iterated here rather than through an inner chain (three
-                    # generators per item): a checkpoint per CHECKPOINT_EVERY items, as a sync
-                    # source has, and one for an empty result.
-                    sequence = cast("Sequence[Any]", produced)
-                    for start in range(0, len(sequence) or 1, CHECKPOINT_EVERY):
-                        await checkpoint()
-                        for value in sequence[start : start + CHECKPOINT_EVERY]:
-                            yield value
-                else:
-                    inner = items_of(produced)
-                    try:
-                        async for value in inner:
-                            yield value
-                    finally:
-                        await aclose(inner)
+                produced = fn(item)
+                if isawaitable(produced):
+                    produced = await produced
             except Exception as exc:
-                if stage.failed(exc, index, item):
-                    continue
-                raise
+                produced = await stage.recover(exc, index, item)
+                if produced is RAISE:
+                    raise
+            if isinstance(produced, list | tuple):
+                # The common case, iterated here rather than through an inner chain (three
+                # generators per item): a checkpoint per CHECKPOINT_EVERY items, as a sync
+                # source has, and one for an empty result.
+                sequence = cast("Sequence[Any]", produced)
+                for start in range(0, len(sequence) or 1, CHECKPOINT_EVERY):
+                    await checkpoint()
+                    for value in sequence[start : start + CHECKPOINT_EVERY]:
+                        yield value
+            elif produced is not SKIP:
+                outputs = _outputs(produced, item, index, stage)
+                try:
+                    async for value in outputs:
+                        yield value
+                finally:
+                    await aclose(outputs)
     finally:
         await aclose(source)
+
+
+async def _outputs(produced: object, item: Any, index: int, stage: Stage) -> AsyncIterator[Any]:
+    """The items of ``produced`` (what ``fn(item)`` returned): a failure while reading them
+    goes to the stage's ``on_error``, and a handler's replacement is read in place of the rest.
+    Both paths of ``flat_map`` use it for results that are not a list or tuple."""
+    while produced is not SKIP:
+        inner: AsyncIterator[Any] | None = None
+        try:
+            inner = items_of(produced)
+            async for value in inner:
+                yield value
+            return
+        except Exception as exc:
+            produced = await stage.recover(exc, index, item)
+            if produced is RAISE:
+                raise
+        finally:
+            if inner is not None:
+                await aclose(inner)
 
 
 @labelled

@@ -105,6 +105,8 @@ class BranchStage(Stage):
             items_in=None,
             items_out=None,
             skipped=0,
+            failed=0,
+            retries=0,
             concurrency=1,
             in_flight=0,
             window=self.input.bound(),

@@ -8,9 +8,10 @@ takes every ready result without another task switch, so handoffs are paid per w
 item.
 
 Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
-yet emitted). A failure is stored in order like a result; once one is stored no new input is
-pulled, and it is raised to the consumer when its turn comes, with a note counting any other
-calls that failed before the stage stopped.
+yet emitted). The job applies the operator's error policy itself, so an exception that reaches
+the pool is final: it is stored in order like a result, no new input is pulled, and it is
+raised to the consumer when its turn comes, with a note counting any other calls that failed
+before the stage stopped.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
     from ._run import Run
     from ._stage import Stage
 
-Job = Callable[[T], Awaitable[Iterable[U] | AsyncIterable[U]]]
-"""Turns one input into its results (one for map, zero or one for filter, many for flat_map)."""
+Job = Callable[[T, int], Awaitable[Iterable[U] | AsyncIterable[U]]]
+"""Turns one input and its index into its results (one for map, zero or one for filter, many
+for flat_map)."""
 
 
 class Wakeup:
@@ -213,7 +215,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer
         try:
-            produced = await self._job(item)
+            produced = await self._job(item, index)
             if isinstance(produced, AsyncIterable):
                 iterator = aiter(produced)
                 try:
@@ -225,11 +227,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                 for value in produced:
                     await self._put(index, value)
         except Exception as exc:
-            if not self._stage.failed(exc, index, item):
-                self._no_more_input = True
-                self._room.notify()
-                self._failures.append((index, exc))
-                buffer.put(index, Error(exc))
+            self._no_more_input = True
+            self._room.notify()
+            self._failures.append((index, exc))
+            buffer.put(index, Error(exc))
 
     async def _put(self, index: int, value: U) -> None:
         buffer = self.buffer

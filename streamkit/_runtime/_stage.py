@@ -3,9 +3,10 @@ counters that ``statistics()`` reports."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from inspect import isawaitable
+from typing import TYPE_CHECKING, Any, Final
 
-from .._errors import add_operator_note
+from .._errors import SKIP, add_operator_note
 
 if TYPE_CHECKING:
     from .._hooks import Hooks
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 SAMPLE_EVERY = 16
 """A sequential stage times the calls whose 1-based count is 1 modulo this (a power of 2)."""
 
+RAISE: Final = object()
+"""What :meth:`Stage.recover` returns when the caller must re-raise the exception."""
+
 
 class Stage:
     """One operator within one run of a pipeline.
@@ -24,17 +28,20 @@ class Stage:
     and counts in :attr:`dropped` those it consumes without emitting or skipping (filtered
     out, failed); while it awaits a call, :attr:`in_flight` is 1. The items it emitted
     follow. Operators that time their calls set :attr:`sampled_time`. A worker pool keeps its
-    own counters (:attr:`pool`).
+    own counters (:attr:`pool`). :attr:`failures` and :attr:`retries` count final failures
+    and retried attempts.
     """
 
     __slots__ = (
         "dropped",
+        "failures",
         "hooks",
         "in_flight",
         "items_in",
         "name",
         "on_error",
         "pool",
+        "retries",
         "sampled_calls",
         "sampled_time",
         "skipped",
@@ -45,6 +52,8 @@ class Stage:
         self.on_error = on_error
         self.hooks = hooks
         self.skipped = 0
+        self.failures = 0
+        self.retries = 0
         self.pool: WorkerPool[Any, Any] | None = None
         # -- observe (#5) -------------------------------------------------------------------
         self.items_in: int | None = None
@@ -54,11 +63,13 @@ class Stage:
         self.sampled_calls = 0
 
     def failed(self, exc: Exception, index: int, item: object) -> bool:
-        """Apply the failure policy to ``exc`` raised on item ``index``.
+        """Count the failure ``exc`` raised on item ``index`` and report it to the hooks.
 
-        Returns ``True`` when the item is skipped (and counted); otherwise attaches the note that
-        names this operator and the item, and returns ``False`` so the caller re-raises.
+        Returns ``True`` when ``on_error="skip"`` drops the item (counted as skipped);
+        otherwise attaches the note that names this operator and the item, and returns
+        ``False``.
         """
+        self.failures += 1
         skip = self.on_error == "skip"
         if self.hooks is not None:
             self.hooks.error(self.name, exc, index, item, skipped=skip)
@@ -73,9 +84,30 @@ class Stage:
     ) -> None:
         """Report that the call on item ``index`` raised ``exc`` and will be retried after
         ``delay`` seconds (``attempt`` counts the failed attempts from 1); retry code calls
-        this before each retry, and it reaches :meth:`Hooks.retry`."""
+        this before each retry: it is counted in :attr:`retries` and reaches
+        :meth:`Hooks.retry`."""
+        self.retries += 1
         if self.hooks is not None:
             self.hooks.retry(self.name, exc, index, item, attempt=attempt, delay=delay)
+
+    async def recover(self, exc: Exception, index: int, item: object) -> object:
+        """Apply ``on_error`` to ``exc`` raised on item ``index``: :data:`~streamkit.SKIP` to
+        drop the item, a handler's replacement for the call's result, or :data:`RAISE`.
+
+        The exception carries its note before a handler sees it; the handler (sync or async)
+        may also raise, which stops the pipeline with the handler's exception.
+        """
+        if self.failed(exc, index, item):
+            return SKIP
+        handler = self.on_error
+        if isinstance(handler, str):  # "raise"
+            return RAISE
+        replacement = handler(exc, item)
+        if isawaitable(replacement):
+            replacement = await replacement
+        if replacement is SKIP:
+            self.skipped += 1
+        return replacement
 
     def sample(self, seconds: float) -> None:
         """Record the duration of a sampled call (see :data:`SAMPLE_EVERY`)."""
@@ -100,6 +132,8 @@ class Stage:
                 items_in=items_in,
                 items_out=items_out,
                 skipped=self.skipped,
+                failed=self.failures,
+                retries=self.retries,
                 concurrency=1,
                 in_flight=self.in_flight,
                 window=0,
@@ -115,6 +149,8 @@ class Stage:
             items_in=buffer.started,
             items_out=pool.emitted,
             skipped=self.skipped,
+            failed=self.failures,
+            retries=self.retries,
             concurrency=pool.concurrency,
             in_flight=pool.in_flight,
             window=buffer.window,

@@ -7,10 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
 from streamkit import (
+    SKIP,
+    Failure,
+    Failures,
     Hooks,
     Operator,
     Pipeline,
     PipelineStatistics,
+    Retry,
+    Skip,
     StageStatistics,
     Stream,
     StreamOperator,
@@ -225,6 +230,8 @@ async def check_observe() -> None:
         assert_type(stats.bottleneck, StageStatistics | None)
         assert_type(stats.bottleneck_hint(), str)
         assert_type(stats.stages[0].items_out, int | None)
+        assert_type(stats.stages[0].failed, int)
+        assert_type(stats.retries, int)
         assert_type(stats.stages[0].throughput, float | None)
     urls.open(hooks=print)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
@@ -236,3 +243,28 @@ async def check_offload(pool: ThreadPoolExecutor) -> None:
     assert_type(words.pipe(filter_(str.isupper, executor="thread")), Stream[str])
     assert_type(words.pipe(flat_map(list, executor=pool)), Stream[str])
     map_(len, executor="threads")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+
+
+async def check_errors_and_retries(urls: Stream[str]) -> None:
+    """timeout=, retry=Retry(...), on_error handlers and Failures keep the item types."""
+    policy = Retry((ConnectionError, TimeoutError), attempts=4, on_retry=print)
+    failures = Failures(limit=10)
+
+    def fallback(exc: Exception, url: str) -> bytes | Skip:
+        return SKIP if isinstance(exc, KeyError) else b""
+
+    assert_type(urls.pipe(map_(fetch, timeout=2, retry=policy)), Stream[bytes])
+    assert_type(urls.pipe(map_(fetch, on_error=failures)), Stream[bytes])
+    assert_type(urls.pipe(map_(fetch, on_error=fallback)), Stream[bytes])
+    assert_type(urls.pipe(filter_(bool, retry=policy, timeout=0.5)), Stream[str])
+    assert_type(urls.pipe(flat_map(str.split, on_error=failures, retry=policy)), Stream[str])
+    assert_type(urls.pipe(batch(10), map_(len, on_error="skip")), Stream[int])
+    every = map_(fetch, on_error=fallback, timeout=1, retry=policy, rate_limit=(5, 1.0))
+    assert_type(urls.pipe(every), Stream[bytes])
+    assert_type(urls.pipe(map_(len, timeout=1, retry=policy, executor="thread")), Stream[int])
+    for failure in failures:
+        assert_type(failure, Failure)
+        assert_type(failure.error, Exception)
+    assert_type(policy.delay(1), float)
+    map_(fetch, retry=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    Retry(on=KeyboardInterrupt)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -66,6 +66,12 @@ EXPECTED = {
         "retries 4, failed 2",
         "accounted for: 8 of 8",
     ],
+    "crawler.py": [
+        "level 0: fetched 1 of 1 (retries 0, failed 0)",
+        "level 2: fetched 5 of 6 (retries 2, failed 1)",
+        "could not fetch /missing: NotFound",
+        "pages seen 10 = fetched 9 + failed 1",
+    ],
     "early_exit.py": [
         "got [10, 20, 30]",
         "[take] source closed",

@@ -145,7 +145,7 @@ class Stream(Source[T]):
         run = current_run()
         observing = run is not None and run.hooks is not None
         for operator in self._operators:
-            stages = len(run.stages) if run is not None else 0
+            latest = run.latest if run is not None else None
             output: object = operator(parts[-1])
             if not isinstance(output, AsyncIterator):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise TypeError(
@@ -154,8 +154,9 @@ class Stream(Source[T]):
                     "async iterable and returns an async iterator, like an async generator "
                     "function does"
                 )
-            if observing and run is not None and len(run.stages) > stages:
-                output = observed(output, run.stages[-1], run)
+            if observing and run is not None and run.latest is not latest:
+                assert run.latest is not None
+                output = observed(output, run.latest, run)
             parts.append(output)
         return Chain(parts)
 

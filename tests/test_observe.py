@@ -190,6 +190,22 @@ class TestStatistics:
         assert only.throughput == pytest.approx(10 / stats.elapsed)
         assert items.statistics() == stats  # final: no longer changes
 
+    @pytest.mark.parametrize("concurrency", [1, 3])
+    async def test_inner_streams_are_not_listed(self, concurrency: int) -> None:
+        """flat_map builds one inner stream per item; its operators must not pile up as stages
+        of the run (a long run would grow its statistics and hooks without end)."""
+
+        def inner(x: int) -> Any:
+            return stream(range(x % 3)).pipe(map_(lambda y: y + 1), take(2))
+
+        s = stream(range(50)).pipe(flat_map(inner, concurrency=concurrency))
+        async with s.open() as items:
+            out = [x async for x in items]
+        assert len(out) == sum(min(x % 3, 2) for x in range(50))
+        assert [st.operator for st in items.statistics().stages] == [
+            f"flat_map(inner{'' if concurrency == 1 else f', concurrency={concurrency}'})"
+        ]
+
 
 class TestBottleneck:
     def test_the_busiest_stage_is_the_bottleneck_and_the_others_wait(self) -> None:

@@ -18,6 +18,7 @@ from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
 from .._runtime._chain import aclose
 from .._runtime._offload import ExecutorOption, offloaded
+from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
@@ -198,7 +199,10 @@ def flat_map(
 def items_of(produced: object) -> AsyncIterator[Any]:
     """An async iterator over ``produced`` (an iterable, async iterable or Stream), closing
     what it opened when it is closed."""
-    return _iterate_chain(as_source(produced)._open())  # pyright: ignore[reportPrivateUsage]
+    source = as_source(produced)
+    with unlisted_stages():  # one inner stream per item: not listed in statistics
+        chain = source._open()  # pyright: ignore[reportPrivateUsage]
+    return _iterate_chain(chain)
 
 
 async def _iterate_chain(chain: Any) -> AsyncIterator[Any]:

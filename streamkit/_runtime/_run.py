@@ -8,8 +8,8 @@ task group with the reason ``"streamkit pipeline closed"`` and waits for every t
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -33,7 +33,7 @@ _current_run: ContextVar[Run | None] = ContextVar("streamkit_run", default=None)
 class Run:
     """The task group and the stages of one execution of a pipeline."""
 
-    __slots__ = ("ended", "hooks", "stages", "started", "task_group")
+    __slots__ = ("ended", "hooks", "latest", "listing", "stages", "started", "task_group")
 
     def __init__(self, task_group: TaskGroup, hooks: Hooks | None = None) -> None:
         self.task_group = task_group
@@ -41,10 +41,14 @@ class Run:
         self.hooks = hooks
         self.started = perf_counter()
         self.ended: float | None = None
+        self.listing = True
+        self.latest: Stage | None = None
+        """The stage added last, listed or not."""
 
     def add_stage(self, name: str, on_error: OnError = "raise") -> Stage:
-        stage = Stage(name, on_error, self.hooks)
-        self.stages.append(stage)
+        stage = self.latest = Stage(name, on_error, self.hooks)
+        if self.listing:
+            self.stages.append(stage)
         return stage
 
     def elapsed(self) -> float:
@@ -66,6 +70,25 @@ class Run:
 def current_run() -> Run | None:
     """The run whose task group the calling code executes in, if any."""
     return _current_run.get()
+
+
+@contextmanager
+def unlisted_stages() -> Generator[None]:
+    """Stages added inside the block are not listed in the run's statistics (hooks still see
+    them).
+
+    For the inner streams of ``flat_map`` and ``switch_map``, built once per item: listing
+    them would make the run's list of stages grow without end.
+    """
+    run = current_run()
+    if run is None:
+        yield
+        return
+    listing, run.listing = run.listing, False
+    try:
+        yield
+    finally:
+        run.listing = listing
 
 
 @asynccontextmanager

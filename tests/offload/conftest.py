@@ -10,11 +10,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def dask_client() -> Iterator[Any]:
-    """A client of a local cluster of two worker processes, no dashboard."""
+    """A client of a local cluster of two worker processes. Its HTTP server (the dashboard)
+    takes a free port: the default 8787 may be taken, by another test run say."""
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

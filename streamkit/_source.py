@@ -42,9 +42,9 @@ class IteratorSource(Source[T]):
         if self._once:
             if self._used:
                 raise StreamConsumedError(
-                    f"{self._label} is a one-shot source and was already consumed; pass a "
-                    "re-iterable (a list, or a function making a fresh generator each time) to "
-                    "consume a stream more than once"
+                    f"{self._label} is a one-shot source and was already consumed; to "
+                    "consume a stream more than once, pass a re-iterable: a list, or an object "
+                    "whose __aiter__ (or __iter__) makes a fresh generator each time"
                 )
             self._used = True
         return Chain([self._make()])

@@ -1,6 +1,7 @@
 """Run every script in ``examples/`` as a user would, on each backend it supports.
 
 The docs ``literalinclude`` these files, so this also keeps the docs' examples working.
+``notebook.ipynb`` is listed here too; tests/test_notebook.py runs it in a Jupyter kernel.
 """
 
 from __future__ import annotations
@@ -71,6 +72,20 @@ EXPECTED = {
         "primes below each limit: [2262, 2360, 2464, 2564, 2668, 2762, 2860, 2961]",
         "endless computation cancelled: True",
     ],
+    "files.py": [
+        "map_(analyse, concurrency=2, executor='process') | batch(5) | map_(write_summary)",
+        "lines written per batch: [5, 5, 2]",
+        "file-00.txt: 400 words, 3 distinct, top 'batch', 03bec730c194",
+        "file-11.txt: 1500 words, 8 distinct, top 'batch', 47aad498bea5",
+    ],
+    "notebook.ipynb": [
+        "stream(range(0, 40)) | map_(fetch, concurrency=4) | filter_(is_long)",
+        "22 long pages out of 40",
+        "long pages: 22 items",  # tqdm's text bar: nbclient has no widgets
+        "<td>map_(fetch, concurrency=4)</td><td>40</td><td>40</td>",
+        "map_(fetch, concurrency=4) is the bottleneck: busy",
+        'n1["map_(fetch, concurrency=4)<br/>concurrency 4<br/>window 64"]',
+    ],
 }
 
 
@@ -83,7 +98,8 @@ def example_runs() -> list[tuple[str, str]]:
 
 
 def test_every_example_has_expected_output() -> None:
-    assert {path.name for path in EXAMPLES.glob("*.py")} == set(EXPECTED)
+    examples = [*EXAMPLES.glob("*.py"), *EXAMPLES.glob("*.ipynb")]
+    assert {path.name for path in examples} == set(EXPECTED)
 
 
 @pytest.mark.parametrize(("name", "backend"), example_runs())

@@ -27,11 +27,6 @@ from streamkit import batch, map_, stream
 WORDS = ["async", "await", "stream", "pipeline", "task", "group", "cancel", "scope", "batch"]
 
 
-# What analyse finds in a file: its name, words, distinct words, most common word and a
-# checksum. Builtins only: a class defined in this script could not be unpickled back here.
-Stats = tuple[str, int, int, str, str]
-
-
 async def write_corpus(folder: anyio.Path, count: int) -> list[anyio.Path]:
     """``count`` text files of random words, the same words on every run."""
     paths = []
@@ -43,6 +38,11 @@ async def write_corpus(folder: anyio.Path, count: int) -> list[anyio.Path]:
         await path.write_text("\n".join(lines) + "\n")
         paths.append(path)
     return paths
+
+
+# What analyse finds in a file: its name, words, distinct words, most common word and a
+# checksum. Builtins only: a class defined in this script could not be unpickled back here.
+Stats = tuple[str, int, int, str, str]
 
 
 async def read(path: anyio.Path) -> tuple[str, str]:

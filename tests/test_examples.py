@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 TIMEOUT = 30  # seconds; each example takes well under 3
 
+# On asyncio, anyio's process-pool shutdown kills a worker twice (from the main task's done
+# callback, then from its shutdown task; since agronholm/anyio#1074), and the second kill's
+# poll() can reap the worker before asyncio's child watcher, which then logs this line. The
+# worker is gone either way; nothing else in an example's stderr is tolerated.
+CHILD_WATCHER_RACE = re.compile(r"^.*child process pid \d+.* will report returncode 255\n", re.M)
+
 # A fragment of each example's output per run that shows it did what it says.
 EXPECTED = {
     "hello.py": ["[0, 9, 36, 81, 144]"],
@@ -113,7 +119,7 @@ def test_example(name: str, backend: str) -> None:
         command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert CHILD_WATCHER_RACE.sub("", result.stderr) == ""
     for fragment in EXPECTED[name]:
         assert fragment in result.stdout
 

@@ -12,12 +12,13 @@ as ``stream(src).pipe(<sample>)``. Every sample goes through the same checks:
   left;
 - ``cancel``: an outside cancel scope, while the pipeline waits on a stalled source, is
   honoured (no other exception), every input is closed, no task is left;
+- ``cancel_in_fn``: the same, while the user function of a sample that has one waits;
 - ``source_error``: an exception raised by the source mid-stream reaches the consumer as the
   same object (``other_error``: raised by the second input, for samples that take one);
 - ``fn_error``: an exception of the user function reaches the consumer as the same object,
   with a streamkit note naming the operator as constructed;
-- ``keyboard_interrupt``: a ``KeyboardInterrupt`` raised by the user function (or the source,
-  when there is none) comes out as ``KeyboardInterrupt``;
+- ``interrupt_in_fn``, ``interrupt_in_source``: a ``KeyboardInterrupt`` raised by the user
+  function or by the source comes out as itself;
 - ``repr``: the operator's repr is its constructor call as written.
 
 A new public operator fails :func:`test_every_public_operator_has_samples` until it has an
@@ -80,6 +81,8 @@ class Sample:
     """Items of an endless upstream of the right type, for the early-exit check."""
     delay: float = 0
     """Per-item delay (seconds) of the upstream, for samples whose output depends on time."""
+    endless_output: bool = False
+    """Its output never ends, even on a finite input."""
     source: bool = False
     """The code makes the whole stream (from ``src``/``other`` if it uses them)."""
     finite: bool = False
@@ -91,6 +94,8 @@ class Sample:
     then)."""
     skips_errors: bool = False
     """``on_error="skip"``: the user function's exceptions are dropped by design."""
+    sync_fn: bool = False
+    """``fn`` must be sync (it runs on an executor): no check with a waiting async ``fn``."""
     note: str | None = None
     """The operator a user function's exception is noted with, if not the sample's repr."""
     marks: dict[str, pytest.MarkDecorator] = field(default_factory=dict[str, pytest.MarkDecorator])
@@ -141,7 +146,12 @@ def asynced(behaviour: Callable[..., Any]) -> Callable[..., Any]:
         await anyio.lowlevel.checkpoint()
         return behaviour(*args)
 
+    call.__name__ = f"async {behaviour.__name__}"
     return call
+
+
+def count_from(x: int) -> Stream[int]:
+    return stream.count(x)
 
 
 def lists() -> Iterator[list[int]]:
@@ -165,7 +175,17 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
             in_task=True,
         ),
         S("map_(fn, on_error='skip')", double, expected=[2, 4, 6, 8], skips_errors=True),
-        S("map_(fn, executor='thread')", double, expected=[2, 4, 6, 8]),
+        S("map_(fn, executor='thread')", double, expected=[2, 4, 6, 8], sync_fn=True),
+        S("map_(fn, timeout=30)", double, expected=[2, 4, 6, 8]),
+        S("map_(fn, retry=Retry(on=(LookupError,), attempts=2))", double, expected=[2, 4, 6, 8]),
+        S(
+            "map_(fn, concurrency=2, timeout=30, retry=Retry(on=(LookupError,), attempts=2))",
+            double_async,
+            expected=[2, 4, 6, 8],
+            in_task=True,
+        ),
+        S("map_(fn, rate_limit=(1000, 1.0))", double, expected=[2, 4, 6, 8]),
+        S("map_(fn, on_error=Failures())", double, expected=[2, 4, 6, 8], skips_errors=True),
     ),
     "filter_": (
         S("filter_(fn)", odd, expected=[1, 3]),
@@ -183,6 +203,13 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
         S("flat_map(fn)", stream.range, expected=[0, 0, 1, 0, 1, 2, 0, 1, 2, 3]),
         S("flat_map(fn, concurrency=2)", twice, expected=[1, 1, 2, 2, 3, 3, 4, 4], in_task=True),
         S("flat_map(fn)", asynced(twice), expected=[1, 1, 2, 2, 3, 3, 4, 4]),
+        # Endless inner streams: the output is not checked (it would not end).
+        S(
+            "flat_map(fn, concurrency=2, ordered=False)",
+            count_from,
+            in_task=True,
+            endless_output=True,
+        ),
     ),
     "flatten": (
         S("flatten()", items=([1], [2, 3], [], [4]), expected=[1, 2, 3, 4], endless=lists),
@@ -221,6 +248,7 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
     "batch": (
         S("batch(3)", expected=[[1, 2, 3], [4]]),
         S("batch(3, timeout=30)", expected=[[1, 2, 3], [4]], in_task=True),
+        S("batch(3, timeout=0.001)", in_task=True),
     ),
     "buffer": (S("buffer(2)", expected=[1, 2, 3, 4], in_task=True),),
     # -- combine --------------------------------------------------------------------------------
@@ -244,6 +272,7 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
     "switch_map": (
         S("switch_map(fn)", twice, in_task=True, delay=0.01),
         S("switch_map(fn)", asynced(stream.range), in_task=True, delay=0.01),
+        S("switch_map(fn)", count_from, in_task=True, delay=0.01, endless_output=True),
     ),
     "zip_": (
         S("zip_(other)", expected=[(1, 10), (2, 20), (3, 30)], shown=f"zip_({OTHER})"),
@@ -264,6 +293,7 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
             unordered=True,
             in_task=True,
         ),
+        S("broadcast(take(1), pipe())", expected=[1, 1, 2, 3, 4], unordered=True, in_task=True),
     ),
     "partition": (
         S(
@@ -279,6 +309,13 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
             "route(fn, {0: pipe(), 1: map_(neg)})",
             parity,
             expected=[-3, -1, 2, 4],
+            unordered=True,
+            in_task=True,
+        ),
+        S(
+            "route(fn, {1: take(1)}, default=pipe())",
+            parity,
+            expected=[1, 2, 4],
             unordered=True,
             in_task=True,
         ),
@@ -360,8 +397,19 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
     "stream.range": (
         S("stream.range(1, 5)", source=True, expected=[1, 2, 3, 4], finite=True, tracks_src=False),
         S("stream.range(1000000000)", source=True, tracks_src=False),
+        S(
+            "stream.range(10, 0, -3)",
+            source=True,
+            expected=[10, 7, 4, 1],
+            finite=True,
+            tracks_src=False,
+        ),
     ),
-    "stream.count": (S("stream.count(0, 1)", source=True, tracks_src=False),),
+    "stream.count": (
+        S("stream.count()", source=True, tracks_src=False),
+        S("stream.count(5)", source=True, tracks_src=False),
+        S("stream.count(5, -1)", source=True, tracks_src=False),
+    ),
     "stream.repeat": (
         S(
             "stream.repeat(7, times=3)",
@@ -426,9 +474,12 @@ def test_every_public_operator_has_samples() -> None:
 # -- running a sample -----------------------------------------------------------------------
 
 
-def user_fn(behaviour: Callable[..., Any], failure: BaseException | None = None) -> Any:
+def user_fn(
+    behaviour: Callable[..., Any], failure: BaseException | None = None, *, stall: bool = False
+) -> Any:
     """``fn`` as the samples see it (shown as ``fn``): ``behaviour``, except that the second
-    call raises ``failure`` if given (mid-stream: the first call has succeeded)."""
+    call raises ``failure`` if given (mid-stream: the first call has succeeded), or with
+    ``stall`` (``fn`` is then async) never returns."""
     calls = 0
 
     def fail_on_second_call() -> None:
@@ -437,12 +488,15 @@ def user_fn(behaviour: Callable[..., Any], failure: BaseException | None = None)
         if failure is not None and calls == 2:
             raise failure
 
-    if inspect.iscoroutinefunction(behaviour):
+    if stall or inspect.iscoroutinefunction(behaviour):
 
         async def fn(*args: Any) -> Any:
             await anyio.lowlevel.checkpoint()
             fail_on_second_call()
-            return await behaviour(*args)
+            if stall and calls == 2:
+                await anyio.sleep_forever()
+            result = behaviour(*args)
+            return (await result) if inspect.isawaitable(result) else result
 
     else:
 
@@ -539,17 +593,19 @@ CHECKS = (
     "output",
     "early_exit",
     "cancel",
+    "cancel_in_fn",
     "source_error",
     "other_error",
     "fn_error",
-    "keyboard_interrupt",
+    "interrupt_in_fn",
+    "interrupt_in_source",
     "repr",
 )
 
 
 def applies(sample: Sample, check: str) -> bool:
     if check == "output":  # an endless source cannot be collected
-        return sample.expected is not None or not sample.source
+        return not sample.endless_output and (sample.expected is not None or not sample.source)
     if check == "cancel":
         return not sample.finite
     if check == "source_error":
@@ -558,8 +614,12 @@ def applies(sample: Sample, check: str) -> bool:
         return "other" in sample.call
     if check == "fn_error":
         return sample.fn is not None and not sample.skips_errors
-    if check == "keyboard_interrupt":
-        return sample.fn is not None or sample.tracks_src
+    if check == "cancel_in_fn":
+        return sample.fn is not None and not sample.source and not sample.sync_fn
+    if check == "interrupt_in_fn":
+        return sample.fn is not None
+    if check == "interrupt_in_source":
+        return sample.tracks_src
     if check == "repr":
         return sample.shown != ""
     return True
@@ -576,8 +636,8 @@ def cases(check: str) -> list[Any]:
 
 
 def sample_id(name: str, sample: Sample) -> str:
-    asynchronous = sample.fn is not None and inspect.iscoroutinefunction(sample.fn)
-    return f"{name}:{sample.call}{' async fn' if asynchronous else ''}"
+    doing = "" if sample.fn is None else f" with fn={sample.fn.__name__}"
+    return f"{name}:{sample.call}{doing}"
 
 
 @pytest.mark.parametrize("sample", cases("output"))
@@ -621,10 +681,22 @@ async def test_cancel(sample: Sample) -> None:
     assert_closed(built)
 
 
+@pytest.mark.parametrize("sample", cases("cancel_in_fn"))
+async def test_cancel_in_fn(sample: Sample) -> None:
+    assert sample.fn is not None
+    built = build(sample, fn=user_fn(sample.fn, stall=True), src=itertools.count())
+    async with assert_no_leaked_tasks():
+        with anyio.fail_after(GUARD), anyio.move_on_after(0.01) as scope:
+            await consume(built.run)
+    assert scope.cancelled_caught, "the pipeline ended before it was cancelled"
+    assert_closed(built)
+
+
 @pytest.mark.parametrize("sample", cases("source_error"))
-async def test_source_error(sample: Sample) -> None:
+@pytest.mark.parametrize("at_first_item", [False, True], ids=["mid-stream", "first"])
+async def test_source_error(sample: Sample, at_first_item: bool) -> None:
     error = Boom("source")
-    items = sample.items[: sample.prefix]
+    items = sample.items[: 0 if at_first_item else sample.prefix]
     built = build(sample, src=raising(items, error), other=itertools.count(), push_end=error)
     with pytest.raises(Boom) as info:
         await consume(built.run)
@@ -656,16 +728,27 @@ async def test_fn_error(sample: Sample) -> None:
     assert_closed(built)
 
 
-@pytest.mark.parametrize("sample", cases("keyboard_interrupt"))
-async def test_keyboard_interrupt(sample: Sample, anyio_backend: str) -> None:
+@pytest.mark.parametrize("sample", cases("interrupt_in_fn"))
+async def test_interrupt_in_fn(sample: Sample, anyio_backend: str) -> None:
+    assert sample.fn is not None
+    interrupt = KeyboardInterrupt()
+    built = build(sample, fn=user_fn(sample.fn, interrupt))
+    await check_interrupt(sample, anyio_backend, built, interrupt)
+
+
+@pytest.mark.parametrize("sample", cases("interrupt_in_source"))
+async def test_interrupt_in_source(sample: Sample, anyio_backend: str) -> None:
+    interrupt = KeyboardInterrupt()
+    items = sample.items[: sample.prefix]
+    built = build(sample, src=raising(items, interrupt), push_end=interrupt)
+    await check_interrupt(sample, anyio_backend, built, interrupt)
+
+
+async def check_interrupt(
+    sample: Sample, anyio_backend: str, built: Built, interrupt: KeyboardInterrupt
+) -> None:
     if sample.in_task and anyio_backend == "asyncio":
         pytest.skip("asyncio re-raises a KeyboardInterrupt of a task from the event loop")
-    interrupt = KeyboardInterrupt()
-    if sample.fn is not None:
-        built = build(sample, fn=user_fn(sample.fn, interrupt))
-    else:
-        items = sample.items[: sample.prefix]
-        built = build(sample, src=raising(items, interrupt), push_end=interrupt)
     with pytest.raises(KeyboardInterrupt) as info:
         await consume(built.run)
     assert info.value is interrupt

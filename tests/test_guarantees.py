@@ -15,6 +15,8 @@ as ``stream(src).pipe(<sample>)``. Every sample goes through the same checks:
 - ``cancel_in_fn``: the same, while the user function of a sample that has one waits;
 - ``source_error``: an exception raised by the source mid-stream reaches the consumer as the
   same object (``other_error``: raised by the second input, for samples that take one);
+- ``inner_error``, ``inner_cancel``: the same two for an inner stream (what ``fn`` returns, or
+  the items of ``flatten``);
 - ``fn_error``: an exception of the user function reaches the consumer as the same object,
   with a streamkit note naming the operator as constructed;
 - ``interrupt_in_fn``, ``interrupt_in_source``: a ``KeyboardInterrupt`` raised by the user
@@ -521,6 +523,12 @@ class Built:
     inputs: list[TrackedSource[Any]]
 
 
+def stalling(inputs: list[TrackedSource[Any]]) -> Stream[Any]:
+    """The last of ``inputs``, then nothing for ever (a TrackedSource added to ``inputs``)."""
+    inputs.append(TrackedSource(itertools.count(), delay=STALLED))
+    return stream(inputs[-2]).pipe(chain(inputs[-1]))
+
+
 def build(
     sample: Sample,
     *,
@@ -528,6 +536,7 @@ def build(
     src: Iterable[Any] | None = None,
     other: Iterable[Any] | None = None,
     stall: bool = False,
+    extra: Iterable[TrackedSource[Any]] = (),
     push_end: BaseException | bool = True,
 ) -> Built:
     """Evaluate the sample's code with these inputs bound.
@@ -536,14 +545,11 @@ def build(
     for ever (a second TrackedSource, chained). ``push_end`` says how a push source is fed
     its items: then closed (``True``), left open (``False``), or failed with an exception.
     """
-    inputs: list[TrackedSource[Any]] = []
+    inputs: list[TrackedSource[Any]] = list(extra)
 
     def tracked(items: Iterable[Any]) -> Any:
         inputs.append(TrackedSource(items, delay=sample.delay))
-        if not stall:
-            return inputs[-1]
-        inputs.append(TrackedSource(itertools.count(), delay=STALLED))
-        return stream(inputs[-2]).pipe(chain(inputs[-1]))
+        return stalling(inputs) if stall else inputs[-1]
 
     upstream = tracked(sample.items if src is None else src)
     namespace: dict[str, Any] = {name: getattr(streamkit, name) for name in streamkit.__all__}
@@ -596,6 +602,8 @@ CHECKS = (
     "cancel_in_fn",
     "source_error",
     "other_error",
+    "inner_error",
+    "inner_cancel",
     "fn_error",
     "interrupt_in_fn",
     "interrupt_in_source",
@@ -603,7 +611,13 @@ CHECKS = (
 )
 
 
-def applies(sample: Sample, check: str) -> bool:
+INNER = ("flat_map", "flatten", "concat_map", "switch_map")
+"""Operators that read inner streams (what ``fn`` returns, or the items for ``flatten``)."""
+
+
+def applies(name: str, sample: Sample, check: str) -> bool:
+    if check in ("inner_error", "inner_cancel"):
+        return name in INNER
     if check == "output":  # an endless source cannot be collected
         return not sample.endless_output and (sample.expected is not None or not sample.source)
     if check == "cancel":
@@ -631,7 +645,7 @@ def cases(check: str) -> list[Any]:
         pytest.param(sample, id=sample_id(name, sample), marks=sample.marks.get(check, ()))
         for name, samples in REGISTRY.items()
         for sample in samples
-        if applies(sample, check)
+        if applies(name, sample, check)
     ]
 
 
@@ -711,6 +725,35 @@ async def test_other_error(sample: Sample) -> None:
     with pytest.raises(Boom) as info:
         await consume(built.run)
     assert info.value is error
+    assert_closed(built)
+
+
+def inner_of(sample: Sample, inputs: list[TrackedSource[Any]], inner: Any) -> Built:
+    """The sample reading ``inner`` as the inner stream of its first item."""
+    if sample.fn is None:  # flatten: the items are the inner streams
+        return build(sample, src=[inner], extra=inputs)
+    return build(sample, fn=lambda _: inner, src=[0], extra=inputs)
+
+
+@pytest.mark.parametrize("sample", cases("inner_error"))
+async def test_inner_error(sample: Sample) -> None:
+    error = Boom("inner")
+    inputs = [TrackedSource(raising([1], error))]
+    built = inner_of(sample, inputs, inputs[0])
+    with pytest.raises(Boom) as info:
+        await consume(built.run)
+    assert info.value is error
+    assert_closed(built)
+
+
+@pytest.mark.parametrize("sample", cases("inner_cancel"))
+async def test_inner_cancel(sample: Sample) -> None:
+    inputs = [TrackedSource([1])]
+    built = inner_of(sample, inputs, stalling(inputs))
+    async with assert_no_leaked_tasks():
+        with anyio.fail_after(GUARD), anyio.move_on_after(0.01) as scope:
+            await consume(built.run)
+    assert scope.cancelled_caught, "the pipeline ended before it was cancelled"
     assert_closed(built)
 
 

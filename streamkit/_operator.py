@@ -67,7 +67,8 @@ class StreamOperator(Generic[T, U]):
 
 
 def labelled(factory: F) -> F:
-    """Name what ``factory`` makes after the call that made it, leaving out default options:
+    """Name what ``factory`` makes after the call that made it, as written (arguments given by
+    position shown by position), leaving out options given their default value:
     ``map_(fetch, concurrency=16)``."""
     signature = inspect.signature(factory)
 
@@ -76,22 +77,25 @@ def labelled(factory: F) -> F:
         operator: StreamOperator[Any, Any] = factory(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
         shown: list[str] = []
-        for name, value in bound.arguments.items():
+        for position, (name, value) in enumerate(bound.arguments.items()):
             param = signature.parameters[name]
             if param.kind is param.VAR_POSITIONAL:
                 shown.extend(map(_show, value))
+            elif position < len(args) and param.kind in _BY_POSITION:
+                shown.append(_show(value))
             elif param.default is not param.empty and (
                 value is param.default or value == param.default
             ):
                 continue
-            elif param.kind is param.POSITIONAL_ONLY or param.default is param.empty:
-                shown.append(_show(value))
             else:
                 shown.append(f"{name}={_show(value)}")
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
     return cast(F, make)
+
+
+_BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 def _show(value: object) -> str:

@@ -71,7 +71,8 @@ class StreamFactory:
         """
         check_int("start", start, minimum=-(2**63))
         check_int("step", step, minimum=-(2**63))
-        label = f"stream.count({start}, {step})"
+        shown = (start, step) if step != 1 else (start,) if start else ()
+        label = f"stream.count({', '.join(map(str, shown))})"
         return _fresh(label, lambda: sync_items(itertools.count(start, step)))
 
     @staticmethod

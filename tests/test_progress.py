@@ -55,7 +55,7 @@ class TestProgress:
         assert "1 items" in capsys.readouterr().err
 
     def test_repr(self) -> None:
-        assert repr(progress("rows", total=10)) == "progress(desc='rows', total=10)"
+        assert repr(progress("rows", total=10)) == "progress('rows', total=10)"
         assert repr(progress()) == "progress()"
 
     @pytest.mark.parametrize(

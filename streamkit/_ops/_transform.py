@@ -22,7 +22,7 @@ from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
-from ._each import Then, each, results_job, settle
+from ._each import Then, accumulate, each, results_job, settle
 
 
 @overload
@@ -307,25 +307,7 @@ def scan(fn: Callable[[Any, Any], Any], initial: Any) -> StreamOperator[Any, Any
         assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
     """
     check_callable("fn", fn)
-
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        accumulated = initial
-        index = -1
-        try:
-            async for item in source:
-                index += 1
-                try:
-                    accumulated = fn(accumulated, item)
-                    if isawaitable(accumulated):
-                        accumulated = await accumulated
-                except Exception as exc:
-                    stage.failed(exc, index, item)
-                    raise
-                yield accumulated
-        finally:
-            await aclose(source)
-
-    return StreamOperator(apply)
+    return StreamOperator(lambda source, stage: accumulate(source, fn, initial, stage))
 
 
 @labelled

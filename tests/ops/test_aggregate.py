@@ -516,13 +516,19 @@ class TestReduce:
         fn = fails_on(3, boom, is_async=is_async)
         await check_error(reduce(fn, 0), [1, 2, 3], boom, "reduce(")
 
-    async def test_skip_drops_the_items_it_failed_on(self) -> None:
+    @pytest.mark.parametrize("is_async", [False, True])
+    async def test_skip_drops_the_items_it_failed_on(self, is_async: bool) -> None:
         def add_but_three(acc: int, x: int) -> int:
             if x == 3:
                 raise ValueError(x)
             return acc + x
 
-        pipeline = stream(range(6)).pipe(reduce(add_but_three, on_error="skip"))
+        async def aadd_but_three(acc: int, x: int) -> int:
+            await checkpoint()
+            return add_but_three(acc, x)
+
+        fn = aadd_but_three if is_async else add_but_three
+        pipeline = stream(range(6)).pipe(reduce(fn, on_error="skip"))
         with anyio.fail_after(10):
             async with pipeline.open() as items:
                 out = [x async for x in items]

@@ -18,6 +18,7 @@ from ._options import (
     describe,
 )
 from ._retry import Call, check_retry, guard, in_order
+from ._runtime._offload import offloaded
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
@@ -113,17 +114,21 @@ def per_item(
     timeout: object,
     retry: object,
     rate_limit: object,
+    executor: object,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
     is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
     call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`; the sequential loop calls
-    ``fn`` itself when there are neither), and both apply ``on_error`` the same way.
+    ``fn`` itself when there are neither), and both apply ``on_error`` the same way. With an
+    ``executor``, each call of ``fn`` runs there (:func:`offloaded`).
 
     With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
     run: a call starts as soon as its input is released (workers pull one at a time), so at
     most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
     paced: they belong to the call whose input was released.
     """
+    if executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
     check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")

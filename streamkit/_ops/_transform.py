@@ -17,7 +17,7 @@ from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
 from .._runtime._chain import aclose
-from .._runtime._offload import ExecutorOption, offloaded
+from .._runtime._offload import ExecutorOption
 from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, as_source
@@ -98,8 +98,6 @@ def map_(
         sizes = await stream(paths).pipe(map_(parse, executor="process", concurrency=2)).collect()
     """
     check_callable("fn", fn)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
     return per_item(
         fn,
         lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
@@ -111,6 +109,7 @@ def map_(
         timeout=timeout,
         retry=retry,
         rate_limit=rate_limit,
+        executor=executor,
     )
 
 
@@ -171,8 +170,6 @@ def flat_map(
         words = await stream(lines).pipe(flat_map(str.split)).collect()
     """
     check_callable("fn", fn)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
 
     async def job(
         call: Call, stage: Stage, item: Any, index: int
@@ -193,6 +190,7 @@ def flat_map(
         timeout=timeout,
         retry=retry,
         rate_limit=rate_limit,
+        executor=executor,
     )
 
 

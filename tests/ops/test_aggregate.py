@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -40,7 +39,7 @@ from streamkit import (
     window,
 )
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, streamkit_notes
+from tests.strategies import ASYNC_SETTINGS, delays, failing_source, ints, pause, streamkit_notes
 
 pytestmark = pytest.mark.anyio
 
@@ -93,13 +92,6 @@ def fails_on(bad: int, error: Exception, *, is_async: bool = False) -> Any:
         return check(*args)
 
     return acheck if is_async else check
-
-
-async def failing_source(items: list[Any], error: BaseException) -> AsyncIterator[Any]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 async def run(op: Operator[Any, Any], xs: Any) -> list[Any]:

@@ -16,6 +16,7 @@ from ._options import (
     check_timeout,
     check_window,
     describe,
+    show,
 )
 from ._retry import Call, check_retry, guard, in_order
 from ._runtime._offload import offloaded
@@ -80,26 +81,19 @@ def labelled(factory: F) -> F:
         for name, value in bound.arguments.items():
             param = signature.parameters[name]
             if param.kind is param.VAR_POSITIONAL:
-                shown.extend(map(_show, value))
+                shown.extend(map(show, value))
             elif param.default is not param.empty and (
                 value is param.default or value == param.default
             ):
                 continue
             elif param.kind is param.POSITIONAL_ONLY or param.default is param.empty:
-                shown.append(_show(value))
+                shown.append(show(value))
             else:
-                shown.append(f"{name}={_show(value)}")
+                shown.append(f"{name}={show(value)}")
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
     return cast(F, make)
-
-
-def _show(value: object) -> str:
-    if isinstance(value, dict):
-        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-        return "{" + ", ".join(f"{key!r}: {_show(v)}" for key, v in items.items()) + "}"
-    return describe(value) if callable(value) else repr(value)
 
 
 def per_item(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -83,6 +84,32 @@ def per_item_outputs(kind: str, x: int) -> list[Any]:
     if kind == "filter_":
         return [x] if x % 3 != 0 else []
     return [(x, 0), (x, 1)]
+
+
+def cancel_when(scope: anyio.CancelScope, cancel_at: tuple[str, float], calls: Any) -> None:
+    """Arm ``scope`` as ``cancel_at`` says: ``("deadline", s)`` cancels it ``s`` seconds from
+    now, ``("call", k)`` from inside the ``k``-th call of ``calls`` as it starts (through the
+    ``on_start(started)`` attribute of the fault suites' ``Calls``)."""
+    how, when = cancel_at
+    if how == "deadline":
+        scope.deadline = anyio.current_time() + when
+        return
+
+    def cancel_at_call(started: int) -> None:
+        if started == when:
+            scope.cancel()
+
+    calls.on_start = cancel_at_call
+
+
+def assert_part_of(received: list[Any], universe: list[Any], *, ordered: bool) -> None:
+    """``received`` is a duplicate-free part of ``universe`` (a full run's output): a prefix of
+    it when ``ordered``."""
+    assert len(set(received)) == len(received), "duplicate outputs"
+    if ordered:
+        assert received == universe[: len(received)], "ordered output is not a prefix"
+    else:
+        assert not Counter(received) - Counter(universe)
 
 
 @st.composite

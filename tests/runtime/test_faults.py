@@ -22,6 +22,8 @@ from streamkit.testing import TrackedSource
 from tests.strategies import (
     ASYNC_SETTINGS,
     PER_ITEM_OPS,
+    assert_part_of,
+    cancel_when,
     pause,
     per_item_op,
     per_item_outputs,
@@ -251,19 +253,10 @@ class TestCancellation:
         pipeline: Stream[Any] = stream(source).pipe(
             per_item_op(kind, calls, **options), *DOWNSTREAM[downstream]()
         )
-        how, when = cancel_at
         received: list[Any] = []
         with anyio.fail_after(10):
             with anyio.CancelScope() as scope:
-                if how == "deadline":
-                    scope.deadline = anyio.current_time() + when
-                else:
-                    # Cancelled from inside a worker, when the when-th call starts.
-                    def cancel_at_call(started: int) -> None:
-                        if started == when:
-                            scope.cancel()
-
-                    calls.on_start = cancel_at_call
+                cancel_when(scope, cancel_at, calls)
                 ended_normally = False
                 if consume == "collect":
                     received = await pipeline.collect()
@@ -286,17 +279,13 @@ class TestCancellation:
         flat = [
             v for part in received for v in (part if downstream.startswith("batch") else [part])
         ]
-        assert len(set(flat)) == len(flat), "duplicate outputs"
         limit = None if infinite else 25
         universe = [
             v
             for x in range(limit if limit is not None else source.pulled)
             for v in per_item_outputs(kind, x)
         ]
-        if options["ordered"]:
-            assert flat == universe[: len(flat)], "ordered output is not a prefix"
-        else:
-            assert not Counter(flat) - Counter(universe)
+        assert_part_of(flat, universe, ordered=options["ordered"])
         if ended_normally:
             # A consumer that saw a normal end (no cancellation) must have every item: a
             # cancelled pipeline may not pass for a complete one.

@@ -8,6 +8,7 @@ one); any other callable is drawn by name. A fan-out operator returns a node wit
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
@@ -46,7 +47,7 @@ _SHAPES: dict[Kind, tuple[str, str]] = {
 def to_mermaid(nodes: Iterable[Node]) -> str:
     """A Mermaid flowchart (left to right) of ``nodes`` in a line, with their branches."""
     lines = ["flowchart LR"]
-    counter = iter(range(1 << 62))
+    counter = itertools.count()
 
     def draw(chain: Iterable[Node], previous: str | None) -> None:
         for node in chain:

@@ -16,8 +16,10 @@ from ._options import (
     check_timeout,
     check_window,
     describe,
+    show,
 )
 from ._retry import Call, check_retry, guard, in_order
+from ._runtime._offload import offloaded
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
@@ -80,15 +82,15 @@ def labelled(factory: F) -> F:
         for position, (name, value) in enumerate(bound.arguments.items()):
             param = signature.parameters[name]
             if param.kind is param.VAR_POSITIONAL:
-                shown.extend(map(_show, value))
+                shown.extend(map(show, value))
             elif position < len(args) and param.kind in _BY_POSITION:
-                shown.append(_show(value))
+                shown.append(show(value))
             elif param.default is not param.empty and (
                 value is param.default or value == param.default
             ):
                 continue
             else:
-                shown.append(f"{name}={_show(value)}")
+                shown.append(f"{name}={show(value)}")
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
@@ -96,13 +98,6 @@ def labelled(factory: F) -> F:
 
 
 _BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-def _show(value: object) -> str:
-    if isinstance(value, dict):
-        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
-        return "{" + ", ".join(f"{key!r}: {_show(v)}" for key, v in items.items()) + "}"
-    return describe(value) if callable(value) else repr(value)
 
 
 def per_item(
@@ -117,17 +112,21 @@ def per_item(
     timeout: object,
     retry: object,
     rate_limit: object,
+    executor: object,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
     is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
     call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`; the sequential loop calls
-    ``fn`` itself when there are neither), and both apply ``on_error`` the same way.
+    ``fn`` itself when there are neither), and both apply ``on_error`` the same way. With an
+    ``executor``, each call of ``fn`` runs there (:func:`offloaded`).
 
     With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
     run: a call starts as soon as its input is released (workers pull one at a time), so at
     most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
     paced: they belong to the call whose input was released.
     """
+    if executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
     check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")

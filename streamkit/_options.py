@@ -96,3 +96,12 @@ def describe(fn: Callable[..., object]) -> str:
     if not isinstance(name, str):
         return repr(fn)
     return name.rpartition("<locals>.")[2]
+
+
+def show(value: object) -> str:
+    """An option's value as a repr shows it: a callable by :func:`describe`, a dict item by
+    item, anything else by ``repr``."""
+    if isinstance(value, dict):
+        items: dict[object, object] = value  # pyright: ignore[reportUnknownVariableType]
+        return "{" + ", ".join(f"{key!r}: {show(v)}" for key, v in items.items()) + "}"
+    return describe(value) if callable(value) else repr(value)

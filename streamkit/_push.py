@@ -59,7 +59,7 @@ class PushSource(Stream[V]):
         label = (
             f"stream.push({size})"
             if overflow == "wait"
-            else (f"stream.push({size}, overflow={overflow!r})")
+            else f"stream.push({size}, overflow={overflow!r})"
         )
         super().__init__(IteratorSource(label, self._receive, once=True))
         self._size = size
@@ -83,8 +83,11 @@ class PushSource(Stream[V]):
                 failed); nobody will read the item.
         """
         await checkpoint()
-        while self._overflow == "wait" and self._fits() and len(self._items) >= self._size:
-            await self._room.wait()
+        if self._overflow == "wait":
+            self._check_open()
+            while len(self._items) >= self._size:
+                await self._room.wait()
+                self._check_open()
         self.send_nowait(item)
 
     def send_nowait(self, item: V) -> None:
@@ -95,7 +98,7 @@ class PushSource(Stream[V]):
             anyio.ClosedResourceError: :meth:`close` or :meth:`fail` was called.
             anyio.BrokenResourceError: the stream's consumer has finished.
         """
-        self._fits()
+        self._check_open()
         if len(self._items) >= self._size:
             if self._overflow == "wait":
                 raise anyio.WouldBlock(f"the {self!r} buffer is full ({self._size} items)")
@@ -120,12 +123,12 @@ class PushSource(Stream[V]):
             self._error = error
             self.close()
 
-    def _fits(self) -> bool:
+    def _check_open(self) -> None:
+        """Raise if no more items may be sent: closed, or nobody reads any more."""
         if self._ended:
             raise anyio.ClosedResourceError(f"{self!r} was closed")
         if self._broken:
             raise anyio.BrokenResourceError(f"the consumer of {self!r} has finished")
-        return True
 
     async def _receive(self) -> AsyncIterator[V]:
         items = self._items

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 
-from ._options import check_int, describe
+from ._options import check_int, show
 
 if TYPE_CHECKING:
     from ._runtime._stage import Stage
@@ -99,7 +99,7 @@ class Retry:
         names = ", ".join(t.__name__ for t in on)
         shown = [f"on=({names}{',' if len(on) == 1 else ''})"]
         shown += [
-            f"{f.name}={_show(value)}"
+            f"{f.name}={show(value)}"
             for f in fields(self)[1:]
             if f.repr and (value := getattr(self, f.name)) != f.default
         ]
@@ -109,10 +109,6 @@ class Retry:
         """Seconds to wait after failed attempt number ``attempt`` (from 1)."""
         wait = min(self.max_backoff, self.backoff * 2.0 ** min(attempt - 1, 64))
         return wait * self.random() if self.jitter else wait
-
-
-def _show(value: object) -> str:
-    return describe(value) if callable(value) else repr(value)
 
 
 def check_retry(value: object) -> Retry | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
@@ -14,14 +13,14 @@ from ._errors import EmptyStreamError
 from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
 from ._operator import Pipe, describe_operator
+from ._ops._each import accumulate
 from ._options import check_callable, describe
 from ._runtime._chain import Chain
 from ._runtime._run import Run, current_run, running
 from ._runtime._stage import Stage
 from ._source import Source
+from ._types import MISSING as _MISSING
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U
-
-_MISSING: Any = object()
 
 _ITERATION_HINT = (
     "a Stream is a lazy description and cannot be iterated directly, because its stages run in "
@@ -329,22 +328,11 @@ class Stream(Source[T]):
             EmptyStreamError: the stream is empty and no ``initial`` was given.
         """
         check_callable("fn", fn)
-        stage = Stage(f"reduce({describe(fn)})")
+        stage = Stage(f"reduce({describe(fn)})")  # for the note only: not a stage of the run
         accumulated = initial
         async with self._running(hooks, progress) as (_, chain):
-            index = -1
-            async for item in chain.output:
-                index += 1
-                if accumulated is _MISSING:
-                    accumulated = item
-                    continue
-                try:
-                    accumulated = fn(accumulated, item)
-                    if isawaitable(accumulated):
-                        accumulated = await accumulated
-                except Exception as exc:
-                    stage.failed(exc, index, item)
-                    raise
+            async for value in accumulate(chain.output, fn, initial, stage):
+                accumulated = value
         return self._default(accumulated, "reduce")
 
     def _running(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
-from typing import Protocol, TypeAlias, TypeVar, TypeVarTuple
+from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -22,6 +22,9 @@ U_co = TypeVar("U_co", covariant=True)
 Ts = TypeVarTuple("Ts")
 
 AnyIterable: TypeAlias = Iterable[T] | AsyncIterable[T]
+
+MISSING: Any = object()
+"""No ``default``/``initial`` was given (the default of such options)."""
 
 
 class Operator(Protocol[T_contra, U_co]):

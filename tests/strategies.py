@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
 from anyio.lowlevel import checkpoint
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from streamkit import filter_, flat_map, map_
 
 ASYNC_SETTINGS = settings(
     max_examples=max(20, settings().max_examples // 2),
@@ -29,6 +33,83 @@ async def pause(latencies: list[float | None], key: int) -> None:
         await checkpoint()
     else:
         await anyio.sleep(latency)
+
+
+async def slow_source(items: list[int], latencies: list[float | None]) -> AsyncIterator[int]:
+    """``items``, each after a :func:`pause` picked by its position."""
+    for i, item in enumerate(items):
+        await pause(latencies, i)
+        yield item
+
+
+async def failing_source(items: list[Any], error: BaseException) -> AsyncIterator[Any]:
+    """``items`` (a checkpoint before each), then ``error``."""
+    for item in items:
+        await checkpoint()
+        yield item
+    raise error
+
+
+def tasks_now() -> int:
+    """How many tasks are running (to check that a pipeline left none behind)."""
+    return len(anyio.get_running_tasks())
+
+
+PER_ITEM_OPS = ["map_", "filter_", "flat_map"]
+
+
+def per_item_op(kind: str, call: Callable[[int], Awaitable[int]], **options: Any) -> Any:
+    """``map_``, ``filter_`` or ``flat_map`` (``kind``) around ``call``, so that item ``x``
+    yields exactly :func:`per_item_outputs` ``(kind, x)`` when ``call(x)`` returns ``x``."""
+    if kind == "map_":
+        return map_(call, **options)
+    if kind == "filter_":
+
+        async def keep(x: int) -> bool:
+            return (await call(x)) % 3 != 0
+
+        return filter_(keep, **options)
+
+    async def twice(x: int) -> list[tuple[int, int]]:
+        value = await call(x)
+        return [(value, 0), (value, 1)]
+
+    return flat_map(twice, **options)
+
+
+def per_item_outputs(kind: str, x: int) -> list[Any]:
+    """What :func:`per_item_op` emits for item ``x``."""
+    if kind == "map_":
+        return [x]
+    if kind == "filter_":
+        return [x] if x % 3 != 0 else []
+    return [(x, 0), (x, 1)]
+
+
+def cancel_when(scope: anyio.CancelScope, cancel_at: tuple[str, float], calls: Any) -> None:
+    """Arm ``scope`` as ``cancel_at`` says: ``("deadline", s)`` cancels it ``s`` seconds from
+    now, ``("call", k)`` from inside the ``k``-th call of ``calls`` as it starts (through the
+    ``on_start(started)`` attribute of the fault suites' ``Calls``)."""
+    how, when = cancel_at
+    if how == "deadline":
+        scope.deadline = anyio.current_time() + when
+        return
+
+    def cancel_at_call(started: int) -> None:
+        if started == when:
+            scope.cancel()
+
+    calls.on_start = cancel_at_call
+
+
+def assert_part_of(received: list[Any], universe: list[Any], *, ordered: bool) -> None:
+    """``received`` is a duplicate-free part of ``universe`` (a full run's output): a prefix of
+    it when ``ordered``."""
+    assert len(set(received)) == len(received), "duplicate outputs"
+    if ordered:
+        assert received == universe[: len(received)], "ordered output is not a prefix"
+    else:
+        assert not Counter(received) - Counter(universe)
 
 
 @st.composite

@@ -7,6 +7,7 @@ import pytest
 
 from streamkit import batch, buffer, filter_, flat_map, map_, stream, take
 from streamkit.testing import TrackedSource
+from tests.strategies import tasks_now
 
 pytestmark = pytest.mark.anyio
 
@@ -42,10 +43,6 @@ def pipelines(source: TrackedSource[int], work: Tracker) -> list[object]:
 
 
 PIPELINES = range(5)
-
-
-def tasks_now() -> int:
-    return len(anyio.get_running_tasks())
 
 
 @pytest.mark.parametrize("which", PIPELINES)

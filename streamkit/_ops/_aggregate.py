@@ -30,6 +30,7 @@ from .._operator import StreamOperator, labelled
 from .._options import OnError, check_callable, check_int, check_on_error, check_optional_int
 from .._runtime._chain import aclose
 from .._runtime._stage import Stage
+from .._types import MISSING as _MISSING
 from .._types import (
     OrDefaultOperator,
     PairwiseOperator,
@@ -39,9 +40,7 @@ from .._types import (
     U,
     WindowOperator,
 )
-
-_MISSING: Any = object()
-"""No ``default``/``initial`` was given."""
+from ._each import accumulate
 
 Key: TypeAlias = Callable[[Any], Any] | None
 
@@ -414,43 +413,23 @@ def skip_last(n: int) -> SameTypeOperator:
 
 
 async def _fold(
-    source: AsyncIterator[Any],
-    stage: Stage,
-    fn: Callable[[Any, Any], Any] | None,
-    initial: Any,
-    *,
-    once: bool = False,
-    empty: str,
+    values: AsyncIterator[Any], stage: Stage, initial: Any, *, once: bool = False, empty: str
 ) -> AsyncIterator[Any]:
-    """Emit one value: ``fn`` (sync or async) folded over the items from ``initial``, or from
-    the first item when there is no ``initial``; without ``fn``, the latest item. An item
-    on which ``fn`` fails is left out if the stage's policy skips it. With
-    ``once``, stop (and close ``source``) after the first item. No item and no ``initial``:
+    """Emit one value: the last of ``values`` (with ``once``, the first, then close
+    ``values``), or ``initial`` if there is none. No value and no ``initial``:
     :exc:`EmptyStreamError` saying ``empty``."""
-    accumulated = initial
-    index = -1
+    result = initial
     try:
-        async for item in source:
-            index += 1
-            if fn is None or accumulated is _MISSING:
-                accumulated = item
-            else:
-                try:
-                    accumulated = fn(accumulated, item)
-                    if isawaitable(accumulated):
-                        accumulated = await accumulated
-                except Exception as exc:
-                    if stage.failed(exc, index, item):
-                        continue
-                    raise
+        async for value in values:
+            result = value
             if once:
                 break
-        await aclose(source)
-        if accumulated is _MISSING:
+        await aclose(values)
+        if result is _MISSING:
             raise EmptyStreamError(f"{stage.name} {empty}")
-        yield accumulated
+        yield result
     finally:
-        await aclose(source)
+        await aclose(values)
 
 
 @overload
@@ -488,7 +467,10 @@ def reduce(
     check_callable("fn", fn)
     return StreamOperator(
         lambda source, stage: _fold(
-            source, stage, fn, initial, empty="found an empty stream and has no initial value"
+            accumulate(source, fn, initial, stage),
+            stage,
+            initial,
+            empty="found an empty stream and has no initial value",
         ),
         on_error=check_on_error(on_error),
     )
@@ -513,7 +495,7 @@ def first(*, default: Any = _MISSING) -> OrDefaultOperator[Any]:
         assert await stream.count(5).pipe(first()).collect() == [5]
     """
     return StreamOperator[Any, Any](
-        lambda source, stage: _fold(source, stage, None, default, once=True, empty=_NO_ITEM)
+        lambda source, stage: _fold(source, stage, default, once=True, empty=_NO_ITEM)
     )
 
 
@@ -535,7 +517,7 @@ def last(*, default: Any = _MISSING) -> OrDefaultOperator[Any]:
         assert await stream([]).pipe(last(default=0)).collect() == [0]
     """
     return StreamOperator[Any, Any](
-        lambda source, stage: _fold(source, stage, None, default, empty=_NO_ITEM)
+        lambda source, stage: _fold(source, stage, default, empty=_NO_ITEM)
     )
 
 

@@ -22,7 +22,7 @@ from .._runtime._chain import aclose, aclose_all
 from .._runtime._stage import Stage
 from .._runtime._switch import Switch
 from .._source import IteratorSource, Source, as_source
-from .._types import T1, T2, T3, AnyIterable, CombineOperator, T, U, ZipOperator
+from .._types import MISSING, T1, T2, T3, AnyIterable, CombineOperator, T, U, ZipOperator
 from ._each import call
 from ._transform import flat_map, flatten, items_of
 
@@ -32,7 +32,6 @@ SWITCH_BUFFER = 16
 if TYPE_CHECKING:
     from .._stream import Stream
 
-_MISSING: Any = object()
 _ENDED: Any = object()
 
 
@@ -194,13 +193,13 @@ def zip_(*others: Stream[Any] | AnyIterable[Any], strict: bool = False) -> Any:
     ``ValueError`` (worded as for the builtin ``zip``) once the shortest ends. The inputs are
     read one after the other, in the consumer's task.
 
-    Example::
-
-        assert await (stream([1, 2, 3]) | zip_("ab")).collect() == [(1, "a"), (2, "b")]
-
     Raises:
         TypeError: an input is not something :func:`stream` accepts, or ``strict`` is not a
             bool.
+
+    Example::
+
+        assert await (stream([1, 2, 3]) | zip_("ab")).collect() == [(1, "a"), (2, "b")]
     """
     made = _sources("zip_", others)
     if not isinstance(strict, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -306,15 +305,15 @@ def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
 async def _latest(
     tagged: AsyncIterator[tuple[int, Any]], width: int
 ) -> AsyncIterator[tuple[Any, ...]]:
-    latest: list[Any] = [_MISSING] * width
+    latest: list[Any] = [MISSING] * width
     missing = width
     try:
         async for index, item in tagged:
             if item is _ENDED:
-                if latest[index] is _MISSING:
+                if latest[index] is MISSING:
                     return
                 continue
-            if latest[index] is _MISSING:
+            if latest[index] is MISSING:
                 missing -= 1
             latest[index] = item
             if not missing:

@@ -22,6 +22,7 @@ from .._retry import Call
 from .._runtime._chain import aclose
 from .._runtime._pool import Job
 from .._runtime._stage import RAISE, SAMPLE_EVERY, Stage
+from .._types import MISSING
 
 
 class Then(enum.Enum):
@@ -110,6 +111,38 @@ async def each(
         if stage.in_flight:  # cancelled during the call, or its on_error handler raised
             stage.in_flight = 0
             stage.dropped += 1
+        await aclose(source)
+
+
+async def accumulate(
+    source: AsyncIterator[Any], fn: Callable[[Any, Any], Any], initial: Any, stage: Stage
+) -> AsyncIterator[Any]:
+    """Emit each running result of ``fn(accumulated, item)`` (sync or async), from ``initial``;
+    when ``initial`` is :data:`~streamkit._types.MISSING`, the first item starts the fold and
+    is emitted as it is (as with :func:`itertools.accumulate`). An item on which ``fn`` fails
+    is left out if the stage's policy skips it; otherwise the failure is raised with the note.
+
+    The one fold behind ``scan``, ``reduce`` and :meth:`Stream.reduce`.
+    """
+    accumulated = initial
+    index = -1
+    try:
+        async for item in source:
+            index += 1
+            if accumulated is MISSING:
+                accumulated = item
+            else:
+                try:
+                    result = fn(accumulated, item)
+                    if isawaitable(result):
+                        result = await result
+                except Exception as exc:
+                    if stage.failed(exc, index, item):
+                        continue
+                    raise
+                accumulated = result
+            yield accumulated
+    finally:
         await aclose(source)
 
 

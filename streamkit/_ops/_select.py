@@ -12,7 +12,7 @@ from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Retry
 from .._runtime._chain import aclose
-from .._runtime._offload import ExecutorOption, offloaded
+from .._runtime._offload import ExecutorOption
 from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T
 from ._each import Then, each, results_job
@@ -41,8 +41,6 @@ def filter_(
         evens = await stream(range(10)).pipe(filter_(lambda x: x % 2 == 0)).collect()
     """
     check_callable("pred", pred)
-    if executor is not None:
-        pred = offloaded(pred, executor, concurrency=concurrency)
     return per_item(
         pred,
         lambda source, call, stage: each(source, call, stage, Then.KEEP_IF_TRUE),
@@ -54,6 +52,7 @@ def filter_(
         timeout=timeout,
         retry=retry,
         rate_limit=rate_limit,
+        executor=executor,
     )
 
 

@@ -17,12 +17,12 @@ from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
 from .._runtime._chain import aclose
-from .._runtime._offload import ExecutorOption, offloaded
+from .._runtime._offload import ExecutorOption
 from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, as_source
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
-from ._each import Then, each, results_job, settle
+from ._each import Then, accumulate, each, results_job, settle
 
 
 @overload
@@ -98,8 +98,6 @@ def map_(
         sizes = await stream(paths).pipe(map_(parse, executor="process", concurrency=2)).collect()
     """
     check_callable("fn", fn)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
     return per_item(
         fn,
         lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
@@ -111,6 +109,7 @@ def map_(
         timeout=timeout,
         retry=retry,
         rate_limit=rate_limit,
+        executor=executor,
     )
 
 
@@ -171,8 +170,6 @@ def flat_map(
         words = await stream(lines).pipe(flat_map(str.split)).collect()
     """
     check_callable("fn", fn)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
 
     async def job(
         call: Call, stage: Stage, item: Any, index: int
@@ -193,6 +190,7 @@ def flat_map(
         timeout=timeout,
         retry=retry,
         rate_limit=rate_limit,
+        executor=executor,
     )
 
 
@@ -307,25 +305,7 @@ def scan(fn: Callable[[Any, Any], Any], initial: Any) -> StreamOperator[Any, Any
         assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
     """
     check_callable("fn", fn)
-
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        accumulated = initial
-        index = -1
-        try:
-            async for item in source:
-                index += 1
-                try:
-                    accumulated = fn(accumulated, item)
-                    if isawaitable(accumulated):
-                        accumulated = await accumulated
-                except Exception as exc:
-                    stage.failed(exc, index, item)
-                    raise
-                yield accumulated
-        finally:
-            await aclose(source)
-
-    return StreamOperator(apply)
+    return StreamOperator(lambda source, stage: accumulate(source, fn, initial, stage))
 
 
 @labelled

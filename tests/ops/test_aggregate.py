@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -40,7 +39,7 @@ from streamkit import (
     window,
 )
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, streamkit_notes
+from tests.strategies import ASYNC_SETTINGS, delays, failing_source, ints, pause, streamkit_notes
 
 pytestmark = pytest.mark.anyio
 
@@ -93,13 +92,6 @@ def fails_on(bad: int, error: Exception, *, is_async: bool = False) -> Any:
         return check(*args)
 
     return acheck if is_async else check
-
-
-async def failing_source(items: list[Any], error: BaseException) -> AsyncIterator[Any]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 async def run(op: Operator[Any, Any], xs: Any) -> list[Any]:
@@ -516,13 +508,19 @@ class TestReduce:
         fn = fails_on(3, boom, is_async=is_async)
         await check_error(reduce(fn, 0), [1, 2, 3], boom, "reduce(")
 
-    async def test_skip_drops_the_items_it_failed_on(self) -> None:
+    @pytest.mark.parametrize("is_async", [False, True])
+    async def test_skip_drops_the_items_it_failed_on(self, is_async: bool) -> None:
         def add_but_three(acc: int, x: int) -> int:
             if x == 3:
                 raise ValueError(x)
             return acc + x
 
-        pipeline = stream(range(6)).pipe(reduce(add_but_three, on_error="skip"))
+        async def aadd_but_three(acc: int, x: int) -> int:
+            await checkpoint()
+            return add_but_three(acc, x)
+
+        fn = aadd_but_three if is_async else add_but_three
+        pipeline = stream(range(6)).pipe(reduce(fn, on_error="skip"))
         with anyio.fail_after(10):
             async with pipeline.open() as items:
                 out = [x async for x in items]

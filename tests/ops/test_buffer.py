@@ -12,28 +12,14 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
-from anyio.lowlevel import checkpoint
 from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import batch, buffer, stream, take
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause
+from tests.strategies import ASYNC_SETTINGS, delays, failing_source, ints, pause, slow_source
 
 pytestmark = pytest.mark.anyio
-
-
-async def slow_source(items: list[int], latencies: list[float | None]) -> AsyncIterator[int]:
-    for i, item in enumerate(items):
-        await pause(latencies, i)
-        yield item
-
-
-async def failing_source(items: list[int], error: BaseException) -> AsyncIterator[int]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 def chunks(xs: list[int], size: int) -> list[list[int]]:

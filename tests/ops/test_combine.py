@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.lowlevel import checkpoint
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,7 +31,7 @@ from streamkit import (
     zip_latest,
 )
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, streamkit_notes
+from tests.strategies import ASYNC_SETTINGS, delays, failing_source, ints, pause, streamkit_notes
 
 pytestmark = pytest.mark.anyio
 
@@ -45,13 +44,6 @@ async def paced(items: list[Any], latencies: list[float | None], key: int) -> As
     for position, item in enumerate(items):
         await pause(latencies, key + position)
         yield item
-
-
-async def failing_source(items: list[Any], error: BaseException) -> AsyncIterator[Any]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 async def until_error(s: Stream[Any]) -> tuple[list[Any], BaseException | None]:

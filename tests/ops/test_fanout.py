@@ -30,15 +30,19 @@ from streamkit import (
     take,
 )
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, streamkit_notes
+from tests.strategies import (
+    ASYNC_SETTINGS,
+    delays,
+    failing_source,
+    ints,
+    pause,
+    streamkit_notes,
+    tasks_now,
+)
 
 pytestmark = pytest.mark.anyio
 
 Model = Callable[[list[int]], list[int]]
-
-
-def tasks_now() -> int:
-    return len(anyio.get_running_tasks())
 
 
 def tagged(tag: object, latencies: list[float | None]) -> Operator[int, tuple[object, int]]:
@@ -68,13 +72,6 @@ def per_branch(out: list[tuple[Any, int]]) -> dict[Any, list[int]]:
     for tag, value in out:
         split.setdefault(tag, []).append(value)
     return split
-
-
-async def failing_source(items: list[int], error: BaseException) -> AsyncIterator[int]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -19,7 +18,15 @@ from hypothesis import strategies as st
 
 from streamkit import filter_, map_, skip, skip_while, stream, take, take_while
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, pool_options, streamkit_notes
+from tests.strategies import (
+    ASYNC_SETTINGS,
+    delays,
+    failing_source,
+    ints,
+    pause,
+    pool_options,
+    streamkit_notes,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -46,13 +53,6 @@ class Predicate:
 
     def test(self, x: int) -> bool:
         return x % 7 >= self.threshold
-
-
-async def failing_source(items: list[Any], error: BaseException) -> AsyncIterator[Any]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 # --------------------------------------------------------------------------------------------

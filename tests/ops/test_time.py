@@ -35,24 +35,19 @@ from streamkit import (
     timeout,
 )
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, delays, ints, pause, pool_options, streamkit_notes
+from tests.strategies import (
+    ASYNC_SETTINGS,
+    delays,
+    failing_source,
+    ints,
+    pool_options,
+    slow_source,
+    streamkit_notes,
+)
 
 pytestmark = pytest.mark.anyio
 
 HOUR = 3600.0
-
-
-async def slow_source(items: list[int], latencies: list[float | None]) -> AsyncIterator[int]:
-    for i, item in enumerate(items):
-        await pause(latencies, i)
-        yield item
-
-
-async def failing_source(items: list[int], error: BaseException) -> AsyncIterator[int]:
-    for item in items:
-        await checkpoint()
-        yield item
-    raise error
 
 
 class Stalling:

@@ -17,9 +17,18 @@ from anyio.lowlevel import checkpoint
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from streamkit import Stream, batch, buffer, filter_, flat_map, map_, stream, take
+from streamkit import Stream, batch, buffer, map_, stream, take
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, pool_options
+from tests.strategies import (
+    ASYNC_SETTINGS,
+    PER_ITEM_OPS,
+    assert_part_of,
+    cancel_when,
+    pause,
+    per_item_op,
+    per_item_outputs,
+    pool_options,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -29,8 +38,6 @@ latency_lists = st.lists(st.sampled_from([None, 0.0, 0.0005, 0.002]), min_size=1
 
 failure_sets = st.frozensets(st.integers(0, 39), max_size=40)
 """Items whose call fails (those beyond the input length are ignored)."""
-
-OPS = ["map_", "filter_", "flat_map"]
 
 
 class Fault(Exception):
@@ -67,11 +74,7 @@ class Calls:
         if self.on_start is not None:
             self.on_start(self.started)
         try:
-            latency = self.latencies[x % len(self.latencies)]
-            if latency == 0:
-                await checkpoint()
-            elif latency is not None:
-                await anyio.sleep(latency)
+            await pause(self.latencies, x)
             if x in self.failing:
                 self.raised[x] = Fault(x)
                 raise self.raised[x]
@@ -88,32 +91,6 @@ class Calls:
         assert self.started == self.ended
 
 
-def make_op(kind: str, calls: Calls, options: dict[str, Any]) -> Any:
-    """The operator under test, so that item x always yields exactly ``expected(kind, x)``."""
-    if kind == "map_":
-        return map_(calls, **options)
-    if kind == "filter_":
-
-        async def keep(x: int) -> bool:
-            return (await calls(x)) % 3 != 0
-
-        return filter_(keep, **options)
-
-    async def twice(x: int) -> list[tuple[int, int]]:
-        value = await calls(x)
-        return [(value, 0), (value, 1)]
-
-    return flat_map(twice, **options)
-
-
-def expected(kind: str, x: int) -> list[Any]:
-    if kind == "map_":
-        return [x]
-    if kind == "filter_":
-        return [x] if x % 3 != 0 else []
-    return [(x, 0), (x, 1)]
-
-
 async def assert_nothing_runs_on(source: TrackedSource[int], calls: Calls) -> None:
     """Nothing of the pipeline survives it: no further pull, no further call."""
     pulled, started = source.pulled, calls.started
@@ -127,7 +104,7 @@ class TestRandomFailures:
     @given(
         n=st.integers(0, 40),
         failures=failure_sets,
-        kind=st.sampled_from(OPS),
+        kind=st.sampled_from(PER_ITEM_OPS),
         options=pool_options(max_extra_window=6),
         latencies=latency_lists,
     )
@@ -145,7 +122,7 @@ class TestRandomFailures:
         with anyio.fail_after(10):
             async with (
                 stream(source)
-                .pipe(make_op(kind, calls, {**options, "on_error": "skip"}))
+                .pipe(per_item_op(kind, calls, **options, on_error="skip"))
                 .open() as items
             ):
                 out = [x async for x in items]
@@ -153,7 +130,7 @@ class TestRandomFailures:
 
         # Every input either produced its outputs or was counted as skipped, exactly once.
         ok = [x for x in range(n) if x not in failing]
-        want = [v for x in ok for v in expected(kind, x)]
+        want = [v for x in ok for v in per_item_outputs(kind, x)]
         assert len(set(out)) == len(out), "duplicate outputs"
         if options["ordered"]:
             assert out == want
@@ -170,7 +147,7 @@ class TestRandomFailures:
     @given(
         n=st.integers(1, 40),
         failures=failure_sets.filter(bool),
-        kind=st.sampled_from(OPS),
+        kind=st.sampled_from(PER_ITEM_OPS),
         options=pool_options(max_extra_window=6),
         latencies=latency_lists,
     )
@@ -187,7 +164,7 @@ class TestRandomFailures:
         source = TrackedSource(range(n))
         received: list[Any] = []
         with anyio.fail_after(10), pytest.raises(Fault) as info:
-            async with stream(source).pipe(make_op(kind, calls, options)).open() as items:
+            async with stream(source).pipe(per_item_op(kind, calls, **options)).open() as items:
                 async for value in items:
                     received.append(value)
 
@@ -205,9 +182,11 @@ class TestRandomFailures:
         if options["ordered"]:
             # Everything before the first failing item, in order, then its error.
             assert fault.item == min(failing)
-            assert received == [v for x in range(fault.item) for v in expected(kind, x)]
+            assert received == [v for x in range(fault.item) for v in per_item_outputs(kind, x)]
         else:
-            allowed = Counter(v for x in range(n) if x not in failing for v in expected(kind, x))
+            allowed = Counter(
+                v for x in range(n) if x not in failing for v in per_item_outputs(kind, x)
+            )
             assert not Counter(received) - allowed
         source.assert_closed()
         calls.assert_idle()
@@ -246,7 +225,7 @@ DOWNSTREAM: dict[str, Any] = {
 class TestCancellation:
     @ASYNC_SETTINGS
     @given(
-        kind=st.sampled_from(OPS),
+        kind=st.sampled_from(PER_ITEM_OPS),
         options=pool_options(max_extra_window=6),
         latencies=latency_lists,
         downstream=st.sampled_from(sorted(DOWNSTREAM)),
@@ -272,21 +251,12 @@ class TestCancellation:
         calls = Calls(latencies, async_cleanup=async_cleanup)
         source = TrackedSource.infinite() if infinite else TrackedSource(range(25))
         pipeline: Stream[Any] = stream(source).pipe(
-            make_op(kind, calls, options), *DOWNSTREAM[downstream]()
+            per_item_op(kind, calls, **options), *DOWNSTREAM[downstream]()
         )
-        how, when = cancel_at
         received: list[Any] = []
         with anyio.fail_after(10):
             with anyio.CancelScope() as scope:
-                if how == "deadline":
-                    scope.deadline = anyio.current_time() + when
-                else:
-                    # Cancelled from inside a worker, when the when-th call starts.
-                    def cancel_at_call(started: int) -> None:
-                        if started == when:
-                            scope.cancel()
-
-                    calls.on_start = cancel_at_call
+                cancel_when(scope, cancel_at, calls)
                 ended_normally = False
                 if consume == "collect":
                     received = await pipeline.collect()
@@ -309,17 +279,13 @@ class TestCancellation:
         flat = [
             v for part in received for v in (part if downstream.startswith("batch") else [part])
         ]
-        assert len(set(flat)) == len(flat), "duplicate outputs"
         limit = None if infinite else 25
         universe = [
             v
             for x in range(limit if limit is not None else source.pulled)
-            for v in expected(kind, x)
+            for v in per_item_outputs(kind, x)
         ]
-        if options["ordered"]:
-            assert flat == universe[: len(flat)], "ordered output is not a prefix"
-        else:
-            assert not Counter(flat) - Counter(universe)
+        assert_part_of(flat, universe, ordered=options["ordered"])
         if ended_normally:
             # A consumer that saw a normal end (no cancellation) must have every item: a
             # cancelled pipeline may not pass for a complete one.

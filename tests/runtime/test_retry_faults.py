@@ -13,17 +13,24 @@ from typing import Any
 
 import anyio
 import pytest
-from anyio.lowlevel import checkpoint
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamkit import Failures, Retry, filter_, flat_map, map_, stream
+from streamkit import Failures, Retry, stream
 from streamkit.testing import TrackedSource
-from tests.strategies import ASYNC_SETTINGS, pool_options
+from tests.strategies import (
+    ASYNC_SETTINGS,
+    PER_ITEM_OPS,
+    assert_part_of,
+    cancel_when,
+    pause,
+    per_item_op,
+    per_item_outputs,
+    pool_options,
+)
 
 pytestmark = pytest.mark.anyio
 
-OPS = ["map_", "filter_", "flat_map"]
 N = 30
 
 
@@ -71,11 +78,7 @@ class Calls:
         if self.on_start is not None:
             self.on_start(self.calls.total())
         try:
-            latency = self.s["latencies"][x % len(self.s["latencies"])]
-            if latency == 0:
-                await checkpoint()
-            elif latency is not None:
-                await anyio.sleep(latency)
+            await pause(self.s["latencies"], x)
             fate = self.s["fates"][x]
             if fate == "hang":
                 await anyio.sleep_forever()
@@ -110,35 +113,13 @@ def make_op(kind: str, calls: Calls, scenario: dict[str, Any], options: dict[str
         backoff=scenario["backoff"],
         random=random.Random(scenario["seed"]).random,
     )
-    options = {**options, "timeout": scenario["timeout"], "retry": policy}
-    if kind == "map_":
-        return map_(calls, **options)
-    if kind == "filter_":
-
-        async def keep(x: int) -> bool:
-            return (await calls(x)) % 3 != 0
-
-        return filter_(keep, **options)
-
-    async def twice(x: int) -> list[tuple[int, int]]:
-        value = await calls(x)
-        return [(value, 0), (value, 1)]
-
-    return flat_map(twice, **options)
-
-
-def expected(kind: str, x: int) -> list[Any]:
-    if kind == "map_":
-        return [x]
-    if kind == "filter_":
-        return [x] if x % 3 != 0 else []
-    return [(x, 0), (x, 1)]
+    return per_item_op(kind, calls, **options, timeout=scenario["timeout"], retry=policy)
 
 
 @ASYNC_SETTINGS
 @given(
     scenario=scenarios(),
-    kind=st.sampled_from(OPS),
+    kind=st.sampled_from(PER_ITEM_OPS),
     options=pool_options(max_extra_window=4),
     record=st.booleans(),
 )
@@ -164,7 +145,7 @@ async def check_accounting(
 
     ok = [x for x in range(n) if calls.succeeds(x)]
     failed = [x for x in range(n) if not calls.succeeds(x)]
-    want = [v for x in ok for v in expected(kind, x)]
+    want = [v for x in ok for v in per_item_outputs(kind, x)]
     assert len(set(out)) == len(out), "duplicate outputs"
     if options["ordered"]:
         assert out == want
@@ -191,7 +172,7 @@ async def check_accounting(
 @ASYNC_SETTINGS
 @given(
     scenario=scenarios(),
-    kind=st.sampled_from(OPS),
+    kind=st.sampled_from(PER_ITEM_OPS),
     options=pool_options(max_extra_window=4),
     cancel_at=st.one_of(
         st.tuples(st.just("deadline"), st.sampled_from([0, 0.001, 0.003, 0.01])),
@@ -212,18 +193,9 @@ async def test_cancellation_at_random_points(
     source = TrackedSource(range(n))
     op = make_op(kind, calls, scenario, {**options, "on_error": "skip"})
     received: list[Any] = []
-    how, when = cancel_at
     with anyio.fail_after(20):
         with anyio.CancelScope() as scope:
-            if how == "deadline":
-                scope.deadline = anyio.current_time() + when
-            else:
-
-                def cancel_at_call(started: int) -> None:
-                    if started == when:
-                        scope.cancel()
-
-                calls.on_start = cancel_at_call
+            cancel_when(scope, cancel_at, calls)
             async with stream(source).pipe(op).open() as items:
                 async for value in items:
                     received.append(value)
@@ -233,11 +205,7 @@ async def test_cancellation_at_random_points(
 
     source.assert_closed()
     assert calls.in_flight == 0
-    assert len(set(received)) == len(received), "duplicate outputs"
-    universe = [v for x in range(n) if calls.succeeds(x) for v in expected(kind, x)]
-    if options["ordered"]:
-        assert received == universe[: len(received)]
-    else:
-        assert not Counter(received) - Counter(universe)
+    universe = [v for x in range(n) if calls.succeeds(x) for v in per_item_outputs(kind, x)]
+    assert_part_of(received, universe, ordered=options["ordered"])
     for x, made in calls.calls.items():
         assert made <= calls.expected_calls(x), "more attempts than the policy allows"

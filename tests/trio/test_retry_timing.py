@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import Failures, Retry, map_, stream
-from tests.runtime.test_retry_faults import OPS, check_accounting, scenarios
-from tests.strategies import pool_options
+from tests.runtime.test_retry_faults import check_accounting, scenarios
+from tests.strategies import PER_ITEM_OPS, pool_options
 
 EPS = 1e-9
 
@@ -129,7 +129,7 @@ def test_attempts_start_when_the_policy_says(
 
 @given(
     scenario=scenarios(timeouts=True),
-    kind=st.sampled_from(OPS),
+    kind=st.sampled_from(PER_ITEM_OPS),
     options=pool_options(max_extra_window=4),
     record=st.booleans(),
 )

@@ -92,7 +92,7 @@ class Failures:
             raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
         self.records: deque[Failure] = deque(maxlen=limit)
         """The failures recorded, oldest first."""
-        self.count = 0
+        self.count: int = 0
         """Every failure seen, including those no longer kept because of ``limit``."""
 
     def __call__(self, error: Exception, item: object) -> Skip:

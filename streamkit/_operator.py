@@ -48,7 +48,7 @@ class StreamOperator(Generic[T, U]):
     ) -> None:
         self._apply = apply
         self.on_error: OnError = on_error
-        self.label = "operator"
+        self.label: str = "operator"
         self.details: tuple[str, ...] = details
         """Facts shown under the label in :meth:`Stream.to_mermaid`."""
 
@@ -204,7 +204,7 @@ class Pipe(Generic[T, U]):
     __slots__ = ("operators",)
 
     def __init__(self, operators: tuple[Operator[Any, Any], ...]) -> None:
-        self.operators = operators
+        self.operators: tuple[Operator[Any, Any], ...] = operators
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
         iterator: AsyncIterable[Any] = source

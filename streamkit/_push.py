@@ -70,7 +70,7 @@ class PushSource(Stream[V]):
         self._broken = False
         self._arrived = Wakeup()
         self._room = Wakeup()
-        self.dropped = 0
+        self.dropped: int = 0
         """Items dropped by the ``overflow`` policy so far."""
 
     async def send(self, item: V) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Never, overload
+from typing import Any, Final, Never, overload
 
 import anyio
 
@@ -223,7 +223,7 @@ class StreamFactory:
         return _combined("zip", zip_, sources)
 
 
-stream = StreamFactory()
+stream: Final[StreamFactory] = StreamFactory()
 """Make a :class:`Stream`: ``stream(source)``, or ``stream.range(...)``, ``stream.merge(...)``..."""
 
 

@@ -36,16 +36,18 @@ class Run:
     __slots__ = ("ended", "hooks", "latest", "listing", "stages", "started", "task_group")
 
     def __init__(self, task_group: TaskGroup, hooks: Hooks | None = None) -> None:
-        self.task_group = task_group
+        self.task_group: TaskGroup = task_group
         self.stages: list[Stage] = []
-        self.hooks = hooks
-        self.started = perf_counter()
+        self.hooks: Hooks | None = hooks
+        self.started: float = perf_counter()
         self.ended: float | None = None
-        self.listing = True
+        self.listing: bool = True
         self.latest: Stage | None = None
         """The stage added last, listed or not."""
 
     def add_stage(self, name: str, on_error: OnError = "raise") -> Stage:
+        """A new stage of this run, listed in its statistics unless :func:`unlisted_stages`
+        says otherwise; it becomes :attr:`latest`."""
         stage = self.latest = Stage(name, on_error, self.hooks)
         if self.listing:
             self.stages.append(stage)

@@ -26,11 +26,11 @@ class TrackedSource(Generic[T]):
     def __init__(self, items: Iterable[T], *, delay: float = 0) -> None:
         self._items = items
         self._delay = delay
-        self.pulled = 0
+        self.pulled: int = 0
         """Items handed out so far, over all iterations."""
-        self.opened = 0
+        self.opened: int = 0
         """Iterations started."""
-        self.closed = 0
+        self.closed: int = 0
         """Iterations that ended (exhausted, closed or cancelled)."""
 
     def __aiter__(self) -> AsyncIterator[T]:

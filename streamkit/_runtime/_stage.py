@@ -4,7 +4,7 @@ counters that ``statistics()`` reports."""
 from __future__ import annotations
 
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 from .._errors import SKIP, add_operator_note
 
@@ -12,13 +12,43 @@ if TYPE_CHECKING:
     from .._hooks import Hooks
     from .._observe import StageStatistics
     from .._options import OnError
-    from ._pool import WorkerPool
 
 SAMPLE_EVERY = 16
 """A sequential stage times the calls whose 1-based count is 1 modulo this (a power of 2)."""
 
 RAISE: Final = object()
 """What :meth:`Stage.recover` returns when the caller must re-raise the exception."""
+
+
+class BufferCounters(Protocol):
+    """The counters of a worker pool's reorder buffer that :meth:`Stage.statistics` reads."""
+
+    @property
+    def started(self) -> int: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def held(self) -> int: ...
+    @property
+    def buffered(self) -> int: ...
+
+
+class PoolCounters(Protocol):
+    """The counters of a worker pool that :meth:`Stage.statistics` reads; the pool registers
+    itself as :attr:`Stage.pool`."""
+
+    @property
+    def buffer(self) -> BufferCounters: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def in_flight(self) -> int: ...
+    @property
+    def peak_held(self) -> int: ...
+    @property
+    def emitted(self) -> int: ...
+    @property
+    def busy_time(self) -> float: ...
 
 
 class Stage:
@@ -48,19 +78,19 @@ class Stage:
     )
 
     def __init__(self, name: str, on_error: OnError = "raise", hooks: Hooks | None = None) -> None:
-        self.name = name
-        self.on_error = on_error
-        self.hooks = hooks
-        self.skipped = 0
-        self.failures = 0
-        self.retries = 0
-        self.pool: WorkerPool[Any, Any] | None = None
+        self.name: str = name
+        self.on_error: OnError = on_error
+        self.hooks: Hooks | None = hooks
+        self.skipped: int = 0
+        self.failures: int = 0
+        self.retries: int = 0
+        self.pool: PoolCounters | None = None
         # -- observe (#5) -------------------------------------------------------------------
         self.items_in: int | None = None
-        self.in_flight = 0
-        self.dropped = 0
+        self.in_flight: int = 0
+        self.dropped: int = 0
         self.sampled_time: float | None = None
-        self.sampled_calls = 0
+        self.sampled_calls: int = 0
 
     def failed(self, exc: Exception, index: int, item: object) -> bool:
         """Count the failure ``exc`` raised on item ``index`` and report it to the hooks.

@@ -17,13 +17,13 @@ before the stage stopped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
 import anyio
 from anyio.lowlevel import checkpoint
-from outcome import Error, Outcome, Value
 
 from .._types import T, U
 from ._chain import aclose, close_while_failing
@@ -32,6 +32,11 @@ from ._reorder import ReorderBuffer
 if TYPE_CHECKING:
     from ._run import Run
     from ._stage import Stage
+
+PUT_CHECKPOINT_EVERY = 256
+"""A worker putting the results of a synchronous iterable checkpoints after this many (as a
+synchronous source does), so a long one stays cancellable and lets other tasks run even when the
+window is large enough never to make it wait."""
 
 Job = Callable[[T, int], Awaitable[Iterable[U] | AsyncIterable[U]]]
 """Turns one input and its index into its results (one for map, zero or one for filter, many
@@ -57,6 +62,13 @@ class Wakeup:
             self._event = None
 
 
+@dataclass(slots=True)
+class _Failed:
+    """A call's final exception, stored in the buffer in its turn as a result would be."""
+
+    error: BaseException
+
+
 class WorkerPool(AsyncIterator[U], Generic[T, U]):
     """The output of a concurrent stage; iterating it starts the workers."""
 
@@ -71,7 +83,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         ordered: bool,
         window: int,
     ) -> None:
-        self.buffer = ReorderBuffer[Outcome[U]](ordered=ordered, window=window)
+        self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
         self.concurrency = concurrency
         self.in_flight = 0
         self.peak_held = 0
@@ -99,11 +111,23 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         stage.pool = self
 
     async def __anext__(self) -> U:
+        buffer = self.buffer
+        if not buffer.ready:
+            await self._until_ready()
+        result = buffer.pop()
+        self._room.notify()
+        if isinstance(result, _Failed):
+            self._raised = self._raised or result.error
+            raise result.error
+        self.emitted += 1
+        return result
+
+    async def _until_ready(self) -> None:
+        """Start the workers on the first call; wait until a result is ready, or end."""
         if not self._started:
             self._started = True
             self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
-        buffer = self.buffer
-        while not buffer.ready:
+        while not self.buffer.ready:
             if self._finished:
                 if self._complete:
                     raise StopAsyncIteration
@@ -114,15 +138,6 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                     f"{self._stage.name} was cancelled before all its results were ready"
                 )
             await self._ready.wait()
-        result = buffer.pop()
-        self._room.notify()
-        try:
-            value = result.unwrap()
-        except BaseException as exc:
-            self._raised = self._raised or exc
-            raise
-        self.emitted += 1
-        return value
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
@@ -214,28 +229,40 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
 
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer
+        ready = self._ready
         try:
             produced = await self._job(item, index)
+            # Per result, the common case costs no await: a put that fits needs no wait, and
+            # the consumer is woken only when the buffer turns ready.
             if isinstance(produced, AsyncIterable):
                 iterator = aiter(produced)
                 try:
                     async for value in iterator:
-                        await self._put(index, value)
+                        if not buffer.may_put(index):
+                            await self._until_room(index)
+                        if buffer.put(index, value):
+                            ready.notify()
                 finally:
                     await aclose(iterator)
             else:
+                countdown = PUT_CHECKPOINT_EVERY
                 for value in produced:
-                    await self._put(index, value)
+                    if not buffer.may_put(index):
+                        await self._until_room(index)
+                    if buffer.put(index, value):
+                        ready.notify()
+                    countdown -= 1
+                    if not countdown:
+                        countdown = PUT_CHECKPOINT_EVERY
+                        await checkpoint()
         except Exception as exc:
             self._no_more_input = True
             self._room.notify()
             self._failures.append((index, exc))
-            buffer.put(index, Error(exc))
+            if buffer.put(index, _Failed(exc)):
+                ready.notify()
 
-    async def _put(self, index: int, value: U) -> None:
+    async def _until_room(self, index: int) -> None:
         buffer = self.buffer
         while not buffer.may_put(index):
             await self._room.wait()
-        buffer.put(index, Value(value))
-        if buffer.ready:
-            self._ready.notify()

@@ -1,0 +1,102 @@
+"""The worker pool's put path: a long synchronous result yields to the event loop on a fixed
+cadence (so it stays cancellable and fair), and the window still bounds what is buffered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+import pytest
+from anyio.lowlevel import checkpoint
+
+from streamkit import flat_map, stream
+from streamkit._operator import StreamOperator, start_pool
+from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY
+from streamkit._runtime._stage import Stage
+
+pytestmark = pytest.mark.anyio
+
+N = 8 * PUT_CHECKPOINT_EVERY
+
+
+class Counted:
+    """A synchronous iterable of ``N`` numbers that counts how many it has produced."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+
+    def __iter__(self) -> Iterator[int]:
+        for number in range(N):
+            self.produced += 1
+            yield number
+
+
+def expand_to(numbers: Counted) -> StreamOperator[int, int]:
+    """Each input becomes ``numbers``, returned as is, so the pool iterates it synchronously;
+    the window is large enough that no put ever waits for room."""
+
+    async def job(item: int, index: int) -> Counted:
+        return numbers
+
+    def apply(source: AsyncIterator[int], stage: Stage) -> AsyncIterator[int]:
+        return start_pool(source, job, stage, concurrency=2, ordered=False, window=2 * N)
+
+    return StreamOperator(apply)
+
+
+class TestSynchronousResults:
+    async def test_consumer_runs_before_a_long_result_is_all_put(self) -> None:
+        numbers = Counted()
+        with anyio.fail_after(10):
+            async with stream([0]).pipe(expand_to(numbers)).open() as items:
+                assert await anext(items) == 0
+                produced_at_first = numbers.produced
+                rest = [x async for x in items]
+        assert produced_at_first < N
+        assert rest == list(range(1, N))
+
+    async def test_long_result_is_cancellable(self) -> None:
+        numbers = Counted()
+        got: list[int] = []
+        with anyio.fail_after(10), anyio.CancelScope() as outer:
+            async with anyio.create_task_group() as tasks:
+
+                async def cancel_once_the_pool_runs() -> None:
+                    while not numbers.produced:
+                        await checkpoint()
+                    outer.cancel()
+
+                tasks.start_soon(cancel_once_the_pool_runs)
+                async with stream([0]).pipe(expand_to(numbers)).open() as items:
+                    async for x in items:
+                        got.append(x)
+        assert outer.cancelled_caught
+        assert numbers.produced < N
+        assert got == list(range(len(got)))
+
+    @pytest.mark.parametrize("ordered", [True, False])
+    async def test_window_bounds_a_list_result(self, ordered: bool) -> None:
+        """As with an async inner stream: at most window results (+1 for the input next in
+        line) wait in the stage, and at most window inputs are held."""
+        window = 4
+        peak_buffered = peak_held = 0
+        with anyio.fail_after(10):
+            async with (
+                stream(range(6))
+                .pipe(
+                    flat_map(
+                        lambda x: list(range(50)), concurrency=2, ordered=ordered, window=window
+                    )
+                )
+                .open() as items
+            ):
+                n = 0
+                async for _ in items:
+                    n += 1
+                    await checkpoint()
+                    stats = items.statistics().stages[0]
+                    peak_buffered = max(peak_buffered, stats.buffered)
+                    peak_held = max(peak_held, stats.held)
+        assert n == 300
+        assert 0 < peak_buffered <= window + 1
+        assert peak_held <= window

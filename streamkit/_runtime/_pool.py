@@ -44,17 +44,26 @@ for flat_map)."""
 
 
 class Wakeup:
-    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`."""
+    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`.
 
-    __slots__ = ("_event",)
+    Each wait that finds no pending event makes a fresh one. ``anyio.Event()`` looks up the
+    running backend on every call (about half the cost of a wait that switches tasks), so the
+    backend's event class is taken from the first event and instantiated directly after that:
+    a Wakeup lives within one run, on one backend.
+    """
+
+    __slots__ = ("_event", "_make")
 
     def __init__(self) -> None:
         self._event: anyio.Event | None = None
+        self._make: Callable[[], anyio.Event] = anyio.Event
 
     async def wait(self) -> None:
-        if self._event is None:
-            self._event = anyio.Event()
-        await self._event.wait()
+        event = self._event
+        if event is None:
+            event = self._event = self._make()
+            self._make = type(event)
+        await event.wait()
 
     def notify(self) -> None:
         if self._event is not None:

@@ -1,5 +1,6 @@
 """The worker pool's put path: a long synchronous result yields to the event loop on a fixed
-cadence (so it stays cancellable and fair), and the window still bounds what is buffered."""
+cadence (so it stays cancellable and fair), and the window still bounds what is buffered; and
+the Wakeup signal the pool and fan-out wait on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from anyio.lowlevel import checkpoint
 
 from streamkit import flat_map, stream
 from streamkit._operator import StreamOperator, start_pool
-from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY
+from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY, Wakeup
 from streamkit._runtime._stage import Stage
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +101,28 @@ class TestSynchronousResults:
         assert n == 300
         assert 0 < peak_buffered <= window + 1
         assert peak_held <= window
+
+
+class TestWakeup:
+    async def test_each_notify_wakes_the_waiters_of_that_round_only(self) -> None:
+        """Round after round (fresh events made from the first one's class), a notify wakes
+        every task waiting then, and a notify with nobody waiting is not remembered."""
+        wakeup = Wakeup()
+        woken: list[tuple[str, int]] = []
+
+        async def waiter(name: str) -> None:
+            for round_ in range(3):
+                await wakeup.wait()
+                woken.append((name, round_))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(waiter, "a")
+                tasks.start_soon(waiter, "b")
+                for round_ in range(3):
+                    await anyio.wait_all_tasks_blocked()
+                    wakeup.notify()
+                    wakeup.notify()  # nobody waits any more: no effect on the next round
+                    await anyio.wait_all_tasks_blocked()
+                    assert sorted(woken[2 * round_ :]) == [("a", round_), ("b", round_)]
+        assert len(woken) == 6

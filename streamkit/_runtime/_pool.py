@@ -2,10 +2,12 @@
 
 Workers are tasks of the run's task group (inside one per-stage task group and cancel scope).
 Each worker pulls the next input itself, under a lock, so no task sits between the upstream
-and the workers; results go into a :class:`~._reorder.ReorderBuffer`, which the consumer drains
-from :meth:`WorkerPool.__anext__` in whatever task iterates the stage. A consumer that wakes
-takes every ready result without another task switch, so handoffs are paid per wake, not per
-item.
+and the workers. A worker that has pulled an input starts the next worker (up to
+``concurrency``) before calling the job: the first call does not wait for ``concurrency``
+tasks to be scheduled, and a short input starts no more workers than it has inputs, plus one.
+Results go into a :class:`~._reorder.ReorderBuffer`, which the consumer drains from
+:meth:`WorkerPool.__anext__` in whatever task iterates the stage. A consumer that wakes takes
+every ready result without another task switch, so handoffs are paid per wake, not per item.
 
 Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
 yet emitted). The job applies the operator's error policy itself, so an exception that reaches
@@ -23,6 +25,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
 import anyio
+from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
 from .._types import T, U
@@ -103,6 +106,8 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         self._stage = stage
         self._run = run
         self._pulling = False
+        self._unstarted = 0
+        """Workers not started yet: each pull starts one more until there are ``concurrency``."""
         self._pulled = Wakeup()
         self._ready = Wakeup()
         self._room = Wakeup()
@@ -188,8 +193,8 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             with self._scope:
                 try:
                     async with anyio.create_task_group() as workers:
-                        for _ in range(self.concurrency):
-                            workers.start_soon(self._work)
+                        self._unstarted = self.concurrency - 1
+                        workers.start_soon(self._work, workers)
                 except BaseException:
                     await close_while_failing(partial(aclose, self._source))
                     raise
@@ -200,7 +205,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             self._ready.notify()
             self._stopped.set()
 
-    async def _work(self) -> None:
+    async def _work(self, workers: TaskGroup) -> None:
         buffer = self.buffer
         while True:
             # One worker at a time pulls (an async iterator cannot be advanced concurrently).
@@ -218,6 +223,9 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             finally:
                 self._pulling = False
                 self._pulled.notify()
+            if self._unstarted:  # the next worker pulls while this one calls the job
+                self._unstarted -= 1
+                workers.start_soon(self._work, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
             self.in_flight += 1

@@ -1,6 +1,6 @@
-"""The worker pool's put path: a long synchronous result yields to the event loop on a fixed
-cadence (so it stays cancellable and fair), and the window still bounds what is buffered; and
-the Wakeup signal the pool and fan-out wait on."""
+"""The worker pool: workers start one per input pulled; a long synchronous result yields to the
+event loop on a fixed cadence (so it stays cancellable and fair) and the window still bounds
+what is buffered; and the Wakeup signal the pool and fan-out wait on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import anyio
 import pytest
 from anyio.lowlevel import checkpoint
 
-from streamkit import flat_map, stream
+from streamkit import flat_map, map_, stream
 from streamkit._operator import StreamOperator, start_pool
 from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY, Wakeup
 from streamkit._runtime._stage import Stage
@@ -43,6 +43,27 @@ def expand_to(numbers: Counted) -> StreamOperator[int, int]:
         return start_pool(source, job, stage, concurrency=2, ordered=False, window=2 * N)
 
     return StreamOperator(apply)
+
+
+class TestWorkers:
+    @pytest.mark.parametrize("inputs", [1, 3, 200])
+    async def test_the_first_call_does_not_wait_for_every_worker(self, inputs: int) -> None:
+        """concurrency=64: when the first call starts, the stage runs its own task, the worker
+        making that call and at most the next worker, not 64; later calls run concurrently."""
+        tasks_at_call: dict[int, int] = {}
+        before = 0
+
+        async def record(x: int) -> int:
+            tasks_at_call[x] = len(anyio.get_running_tasks()) - before
+            await checkpoint()
+            return x
+
+        with anyio.fail_after(10):
+            before = len(anyio.get_running_tasks())
+            out = await stream(range(inputs)).pipe(map_(record, concurrency=64)).collect()
+        assert out == list(range(inputs))
+        assert tasks_at_call[0] <= 3
+        assert max(tasks_at_call.values()) <= 1 + min(inputs + 1, 64)
 
 
 class TestSynchronousResults:

@@ -130,7 +130,6 @@ class TestMerge:
                 seen = Counter[int]()
                 async for item in items:
                     seen[min(item, 0)] += 1
-                    await checkpoint()
                     peak_buffered = max(peak_buffered, items.statistics().stages[0].buffered)
         assert seen.total() == 2_000
         assert 0 < peak_buffered <= 64

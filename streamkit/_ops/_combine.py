@@ -13,12 +13,13 @@ stream, 1 the first other input...).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast, overload
 
-from .._operator import Apply, StreamOperator, labelled, require_run
-from .._options import OnError, check_callable
-from .._runtime._chain import aclose, aclose_all
+from .._operator import Apply, StreamOperator, labelled, require_run, start_pool
+from .._options import OnError, check_callable, default_window
+from .._runtime._chain import Chain, aclose, aclose_all
+from .._runtime._run import unlisted_stages
 from .._runtime._stage import Stage
 from .._runtime._switch import Switch
 from .._source import IteratorSource, Source, as_source
@@ -55,13 +56,58 @@ def _named(
     return operator
 
 
-def _spread(concurrency: int, window: int | None = None) -> Apply[Any, Any]:
+def _one_after_another() -> Apply[Any, Any]:
     """What ``flatten`` does to its input, for a stage of the caller's: one inner stream at a
-    time, or ``concurrency`` at once in completion order."""
-    operator = cast(
-        StreamOperator[Any, Any], flatten(concurrency=concurrency, ordered=False, window=window)
-    )
+    time."""
+    operator = cast(StreamOperator[Any, Any], flatten())
     return operator._apply  # pyright: ignore[reportPrivateUsage]
+
+
+Input = Source[Any] | list[Any] | tuple[Any, ...] | range
+"""An input as :func:`_inputs` yields it: a source, or a list, tuple or range read directly
+(iterating one cannot fail, and needs no chain of generators)."""
+
+
+def _readable(others: tuple[object, ...], made: tuple[Source[Any], ...]) -> tuple[Input, ...]:
+    """``others`` as inputs: each list, tuple or range as itself, anything else as its source."""
+    return tuple(
+        cast(Input, other) if isinstance(other, list | tuple | range) else source
+        for other, source in zip(others, made, strict=True)
+    )
+
+
+def _at_once(width: int, window: int | None = None) -> Apply[Input, Any]:
+    """Read every input as it arrives, ``width`` at once, through a worker pool: the items in
+    completion order, at most ``window`` (default: as for ``flatten``) read ahead. A list,
+    tuple or range is put by its worker directly; a source's error gains the note naming this
+    stage and the input's position."""
+    size = default_window(width) if window is None else window
+
+    def apply(inputs: AsyncIterator[Input], stage: Stage) -> AsyncIterator[Any]:
+        async def job(source: Input, position: int) -> Iterable[Any] | AsyncIterator[Any]:
+            if isinstance(source, Source):
+                return _read(source, position, stage)
+            return source
+
+        return start_pool(inputs, job, stage, concurrency=width, ordered=False, window=size)
+
+    return apply
+
+
+async def _read(source: Source[Any], position: int, stage: Stage) -> AsyncIterator[Any]:
+    """The items of ``source`` (input ``position``), closing what it opened; an error (also
+    in closing) gains the note."""
+    try:
+        with unlisted_stages():  # as for flatten's inner streams
+            chain = source._open()  # pyright: ignore[reportPrivateUsage]
+        try:
+            async for item in chain.output:
+                yield item
+        finally:
+            await chain.aclose()
+    except Exception as exc:
+        stage.failed(exc, position, source)
+        raise
 
 
 def _this(upstream: AsyncIterator[Any]) -> Source[Any]:
@@ -70,8 +116,8 @@ def _this(upstream: AsyncIterator[Any]) -> Source[Any]:
 
 async def _inputs(
     upstream: AsyncIterator[Any],
-    before: tuple[Source[Any], ...],
-    after: tuple[Source[Any], ...],
+    before: tuple[Input, ...],
+    after: tuple[Input, ...],
     *,
     tagged: bool = False,
 ) -> AsyncIterator[Any]:
@@ -82,13 +128,13 @@ async def _inputs(
     try:
         for index, source in enumerate((*before, this, *after)):
             handed_out = handed_out or source is this
-            yield _Tagged(index, source) if tagged else source
+            yield _Tagged(index, as_source(source)) if tagged else source
     finally:
         if not handed_out:
             await aclose(upstream)
 
 
-class _Tagged:
+class _Tagged(Source[tuple[int, Any]]):
     """An input whose items come as ``(position, item)``, then ``(position, _ENDED)``."""
 
     __slots__ = ("index", "source")
@@ -97,24 +143,26 @@ class _Tagged:
         self.index = index
         self.source = source
 
-    async def __aiter__(self) -> AsyncIterator[tuple[int, Any]]:
+    def _open(self) -> Chain[tuple[int, Any]]:
         chain = self.source._open()  # pyright: ignore[reportPrivateUsage]
+        return Chain([*chain.parts, self._tag(chain.output)])
+
+    async def _tag(self, items: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
         try:
-            async for item in chain.output:
+            async for item in items:
                 yield self.index, item
         finally:
-            await chain.aclose()
+            await aclose(items)
         yield self.index, _ENDED
 
     def __repr__(self) -> str:
         return repr(self.source)
 
 
-def _flattening(
-    before: tuple[Source[Any], ...], after: tuple[Source[Any], ...], concurrency: int
-) -> Apply[Any, Any]:
-    """Emit the items of the inputs (``before``, this stream, ``after``) as flatten does."""
-    spread = _spread(concurrency)
+def _flattening(before: tuple[Input, ...], after: tuple[Input, ...], width: int) -> Apply[Any, Any]:
+    """Emit the items of the inputs (``before``, this stream, ``after``): one input after
+    another if ``width`` is 1, else ``width`` at once."""
+    spread = _one_after_another() if width == 1 else _at_once(width)
     return lambda source, stage: spread(_inputs(source, before, after), stage)
 
 
@@ -135,7 +183,7 @@ def merge(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
         TypeError: an input is not something :func:`stream` accepts.
     """
     made = _sources("merge", others)
-    return _named("merge", made, _flattening((), made, len(made) + 1))
+    return _named("merge", made, _flattening((), _readable(others, made), len(made) + 1))
 
 
 def chain(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
@@ -148,7 +196,7 @@ def chain(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
         assert await (stream([1, 2]) | chain([3], stream.range(2))).collect() == [1, 2, 3, 0, 1]
     """
     made = _sources("chain", others)
-    return _named("chain", made, _flattening((), made, 1))
+    return _named("chain", made, _flattening((), _readable(others, made), 1))
 
 
 def start_with(*values: T) -> CombineOperator[T]:
@@ -158,7 +206,7 @@ def start_with(*values: T) -> CombineOperator[T]:
 
         assert await (stream([3, 4]) | start_with(1, 2)).collect() == [1, 2, 3, 4]
     """
-    return _named("start_with", values, _flattening((as_source(values),), (), 1))
+    return _named("start_with", values, _flattening((values,), (), 1))
 
 
 @overload
@@ -294,7 +342,7 @@ def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
     """
     made = _sources("zip_latest", others)
     width = len(made) + 1
-    spread = _spread(width, window=width)
+    spread = _at_once(width, window=width)
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[tuple[Any, ...]]:
         return _latest(spread(_inputs(source, (), made, tagged=True), stage), width)

@@ -50,7 +50,7 @@ Choose = Callable[[T], Awaitable[int]]
 class BranchInput(AsyncIterator[T]):
     """What one branch reads: a queue of at most ``bound`` items that the pump fills."""
 
-    __slots__ = ("_fanout", "closed", "filled", "peak", "queue")
+    __slots__ = ("_fanout", "_refill_at", "closed", "filled", "peak", "queue")
 
     def __init__(self, fanout: Fanout[T, Any]) -> None:
         self.queue: deque[T] = deque()
@@ -59,6 +59,8 @@ class BranchInput(AsyncIterator[T]):
         self.closed = False
         self.filled = Wakeup()
         self._fanout = fanout
+        self._refill_at = fanout.bound - 1
+        """The length a full queue has after one item is taken."""
 
     async def __anext__(self) -> T:
         queue = self.queue
@@ -67,7 +69,7 @@ class BranchInput(AsyncIterator[T]):
                 raise StopAsyncIteration
             await self.filled.wait()
         item = queue.popleft()
-        if len(queue) == self._fanout.bound - 1:  # was full: the pump may be waiting
+        if len(queue) == self._refill_at:  # was full: the pump may be waiting
             self._fanout.room.notify()
         return item
 
@@ -234,10 +236,10 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                             self._stage.failed(exc, index, item)
                             raise
                     for target in targets:
-                        while len(target.queue) >= bound and not target.closed:
+                        queue = target.queue
+                        while len(queue) >= bound and not target.closed:
                             await self.room.wait()
                         if not target.closed:
-                            queue = target.queue
                             queue.append(item)
                             held = len(queue)
                             if held == 1:  # was empty: the branch may be waiting
@@ -265,8 +267,9 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                 async for value in output:
                     while len(merged) >= bound:
                         await self._merged_room.wait()
+                    was_empty = not merged
                     merged.append(value)
-                    if len(merged) == 1:  # was empty: the consumer may be waiting
+                    if was_empty:  # the consumer may be waiting
                         self._ready.notify()
             except BaseException:
                 await close_while_failing(partial(aclose, output))

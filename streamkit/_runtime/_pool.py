@@ -2,10 +2,12 @@
 
 Workers are tasks of the run's task group (inside one per-stage task group and cancel scope).
 Each worker pulls the next input itself, under a lock, so no task sits between the upstream
-and the workers; results go into a :class:`~._reorder.ReorderBuffer`, which the consumer drains
-from :meth:`WorkerPool.__anext__` in whatever task iterates the stage. A consumer that wakes
-takes every ready result without another task switch, so handoffs are paid per wake, not per
-item.
+and the workers. A worker that has pulled an input starts the next worker (up to
+``concurrency``) before calling the job: the first call does not wait for ``concurrency``
+tasks to be scheduled, and a short input starts no more workers than it has inputs, plus one.
+Results go into a :class:`~._reorder.ReorderBuffer`, which the consumer drains from
+:meth:`WorkerPool.__anext__` in whatever task iterates the stage. A consumer that wakes takes
+every ready result without another task switch, so handoffs are paid per wake, not per item.
 
 Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (pulled but not
 yet emitted). The job applies the operator's error policy itself, so an exception that reaches
@@ -17,13 +19,14 @@ before the stage stopped.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
 import anyio
+from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
-from outcome import Error, Outcome, Value
 
 from .._types import T, U
 from ._chain import aclose, close_while_failing
@@ -33,28 +36,49 @@ if TYPE_CHECKING:
     from ._run import Run
     from ._stage import Stage
 
+PUT_CHECKPOINT_EVERY = 256
+"""A worker putting the results of a synchronous iterable checkpoints after this many (as a
+synchronous source does), so a long one stays cancellable and lets other tasks run even when the
+window is large enough never to make it wait."""
+
 Job = Callable[[T, int], Awaitable[Iterable[U] | AsyncIterable[U]]]
 """Turns one input and its index into its results (one for map, zero or one for filter, many
 for flat_map)."""
 
 
 class Wakeup:
-    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`."""
+    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`.
 
-    __slots__ = ("_event",)
+    Each wait that finds no pending event makes a fresh one. ``anyio.Event()`` looks up the
+    running backend on every call (about half the cost of a wait that switches tasks), so the
+    backend's event class is taken from the first event and instantiated directly after that:
+    a Wakeup lives within one run, on one backend.
+    """
+
+    __slots__ = ("_event", "_make")
 
     def __init__(self) -> None:
         self._event: anyio.Event | None = None
+        self._make: Callable[[], anyio.Event] = anyio.Event
 
     async def wait(self) -> None:
-        if self._event is None:
-            self._event = anyio.Event()
-        await self._event.wait()
+        event = self._event
+        if event is None:
+            event = self._event = self._make()
+            self._make = type(event)
+        await event.wait()
 
     def notify(self) -> None:
         if self._event is not None:
             self._event.set()
             self._event = None
+
+
+@dataclass(slots=True)
+class _Failed:
+    """A call's final exception, stored in the buffer in its turn as a result would be."""
+
+    error: BaseException
 
 
 class WorkerPool(AsyncIterator[U], Generic[T, U]):
@@ -71,7 +95,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         ordered: bool,
         window: int,
     ) -> None:
-        self.buffer = ReorderBuffer[Outcome[U]](ordered=ordered, window=window)
+        self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
         self.concurrency = concurrency
         self.in_flight = 0
         self.peak_held = 0
@@ -82,6 +106,8 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         self._stage = stage
         self._run = run
         self._pulling = False
+        self._unstarted = 0
+        """Workers not started yet: each pull starts one more until there are ``concurrency``."""
         self._pulled = Wakeup()
         self._ready = Wakeup()
         self._room = Wakeup()
@@ -99,11 +125,23 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         stage.pool = self
 
     async def __anext__(self) -> U:
+        buffer = self.buffer
+        if not buffer.ready:
+            await self._until_ready()
+        result = buffer.pop()
+        self._room.notify()
+        if isinstance(result, _Failed):
+            self._raised = self._raised or result.error
+            raise result.error
+        self.emitted += 1
+        return result
+
+    async def _until_ready(self) -> None:
+        """Start the workers on the first call; wait until a result is ready, or end."""
         if not self._started:
             self._started = True
             self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
-        buffer = self.buffer
-        while not buffer.ready:
+        while not self.buffer.ready:
             if self._finished:
                 if self._complete:
                     raise StopAsyncIteration
@@ -114,15 +152,6 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
                     f"{self._stage.name} was cancelled before all its results were ready"
                 )
             await self._ready.wait()
-        result = buffer.pop()
-        self._room.notify()
-        try:
-            value = result.unwrap()
-        except BaseException as exc:
-            self._raised = self._raised or exc
-            raise
-        self.emitted += 1
-        return value
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
@@ -164,8 +193,8 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             with self._scope:
                 try:
                     async with anyio.create_task_group() as workers:
-                        for _ in range(self.concurrency):
-                            workers.start_soon(self._work)
+                        self._unstarted = self.concurrency - 1
+                        workers.start_soon(self._work, workers)
                 except BaseException:
                     await close_while_failing(partial(aclose, self._source))
                     raise
@@ -176,7 +205,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             self._ready.notify()
             self._stopped.set()
 
-    async def _work(self) -> None:
+    async def _work(self, workers: TaskGroup) -> None:
         buffer = self.buffer
         while True:
             # One worker at a time pulls (an async iterator cannot be advanced concurrently).
@@ -194,6 +223,9 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             finally:
                 self._pulling = False
                 self._pulled.notify()
+            if self._unstarted:  # the next worker pulls while this one calls the job
+                self._unstarted -= 1
+                workers.start_soon(self._work, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
             self.in_flight += 1
@@ -214,28 +246,40 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
 
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer
+        ready = self._ready
         try:
             produced = await self._job(item, index)
+            # Per result, the common case costs no await: a put that fits needs no wait, and
+            # the consumer is woken only when the buffer turns ready.
             if isinstance(produced, AsyncIterable):
                 iterator = aiter(produced)
                 try:
                     async for value in iterator:
-                        await self._put(index, value)
+                        if not buffer.may_put(index):
+                            await self._until_room(index)
+                        if buffer.put(index, value):
+                            ready.notify()
                 finally:
                     await aclose(iterator)
             else:
+                countdown = PUT_CHECKPOINT_EVERY
                 for value in produced:
-                    await self._put(index, value)
+                    if not buffer.may_put(index):
+                        await self._until_room(index)
+                    if buffer.put(index, value):
+                        ready.notify()
+                    countdown -= 1
+                    if not countdown:
+                        countdown = PUT_CHECKPOINT_EVERY
+                        await checkpoint()
         except Exception as exc:
             self._no_more_input = True
             self._room.notify()
             self._failures.append((index, exc))
-            buffer.put(index, Error(exc))
+            if buffer.put(index, _Failed(exc)):
+                ready.notify()
 
-    async def _put(self, index: int, value: U) -> None:
+    async def _until_room(self, index: int) -> None:
         buffer = self.buffer
         while not buffer.may_put(index):
             await self._room.wait()
-        buffer.put(index, Value(value))
-        if buffer.ready:
-            self._ready.notify()

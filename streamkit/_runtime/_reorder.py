@@ -19,9 +19,10 @@ from .._types import T
 
 
 class _Slot(Generic[T]):
-    __slots__ = ("finished", "values")
+    __slots__ = ("finished", "index", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, index: int) -> None:
+        self.index = index
         self.values: deque[T] = deque()
         self.finished = False
 
@@ -53,8 +54,8 @@ class ReorderBuffer(Generic[T]):
         self.buffered = 0
         """Results put and not yet popped."""
         self._slots: dict[int, _Slot[T]] = {}
-        # Unordered mode: the input of each result, in completion order.
-        self._completed: deque[int] = deque()
+        # Unordered mode: the slot of each result, in completion order.
+        self._completed: deque[_Slot[T]] = deque()
 
     @property
     def held(self) -> int:
@@ -85,7 +86,7 @@ class ReorderBuffer(Generic[T]):
             raise RuntimeError("reorder window is full; wait for has_room before start()")
         index = self.started
         self.started += 1
-        self._slots[index] = _Slot()
+        self._slots[index] = _Slot(index)
         return index
 
     def may_put(self, index: int) -> bool:
@@ -96,8 +97,9 @@ class ReorderBuffer(Generic[T]):
             return True
         return self.ordered and index == self.released and not self._slots[index].values
 
-    def put(self, index: int, value: T) -> None:
-        """Add a result of input ``index`` (after its earlier results)."""
+    def put(self, index: int, value: T) -> bool:
+        """Add a result of input ``index`` (after its earlier results); return whether this
+        made the buffer :attr:`ready` (a waiting consumer needs waking only then)."""
         try:
             slot = self._slots[index]
         except KeyError:
@@ -105,9 +107,13 @@ class ReorderBuffer(Generic[T]):
         if slot.finished:
             raise RuntimeError(f"input {index} is already finished")
         self.buffered += 1
-        slot.values.append(value)
-        if not self.ordered:
-            self._completed.append(index)
+        values = slot.values
+        values.append(value)
+        if self.ordered:
+            return index == self.released and len(values) == 1
+        completed = self._completed
+        completed.append(slot)
+        return len(completed) == 1
 
     def finish(self, index: int) -> None:
         """Mark input ``index`` as having all its results."""
@@ -123,18 +129,23 @@ class ReorderBuffer(Generic[T]):
 
     def pop(self) -> T:
         """Remove and return the next result; raise ``IndexError`` if none is :attr:`ready`."""
-        if not self.ready:
+        if self.ordered:
+            slot = self._slots.get(self.released)
+            if slot is None or not slot.values:
+                raise IndexError("no result is ready")
+            self.buffered -= 1
+            value = slot.values.popleft()
+            if slot.finished and not slot.values:
+                self._release_finished_heads()
+            return value
+        completed = self._completed
+        if not completed:
             raise IndexError("no result is ready")
         self.buffered -= 1
-        if self.ordered:
-            value = self._slots[self.released].values.popleft()
-            self._release_finished_heads()
-            return value
-        index = self._completed.popleft()
-        slot = self._slots[index]
+        slot = completed.popleft()
         value = slot.values.popleft()
         if slot.finished and not slot.values:
-            self._release(index)
+            self._release(slot.index)
         return value
 
     def _not_held(self, index: int) -> Exception:

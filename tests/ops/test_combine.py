@@ -69,9 +69,10 @@ class TestMerge:
         self, lists: list[list[int]], latencies: list[float | None], wrap: list[bool]
     ) -> None:
         tagged = [[(i, x) for x in xs] for i, xs in enumerate(lists)]
-        # Each input is a paced async generator or a plain list.
+        # Each input is a paced async generator, or a list or tuple (read directly).
         made: list[Any] = [
-            paced(items, latencies, i) if wrap[i] else items for i, items in enumerate(tagged)
+            paced(items, latencies, i) if wrap[i] else (items if i % 2 else tuple(items))
+            for i, items in enumerate(tagged)
         ]
         with anyio.fail_after(10):
             out = await (stream(made[0]) | merge(*made[1:])).collect()
@@ -108,6 +109,23 @@ class TestMerge:
         assert len(out) == 20
         for source in sources:
             source.assert_closed()
+
+    async def test_long_sequences_are_read_lazily_within_the_window(self) -> None:
+        """Lists, tuples and ranges are read by their workers directly: still lazily, never
+        more than the window (16 per input, at least 64) ahead, and closed on early exit."""
+        source = TrackedSource.infinite()
+        peak_buffered = 0
+        with anyio.fail_after(10):
+            async with (
+                stream(source) | merge(range(10**12), [-1] * 10_000, (-2,) * 10_000) | take(2_000)
+            ).open() as items:
+                seen = Counter[int]()
+                async for item in items:
+                    seen[min(item, 0)] += 1
+                    peak_buffered = max(peak_buffered, items.statistics().stages[0].buffered)
+        assert seen.total() == 2_000
+        assert 0 < peak_buffered <= 64
+        source.assert_closed()
 
     @pytest.mark.parametrize("failing", [0, 2])
     async def test_error_from_an_input(self, failing: int) -> None:

@@ -127,9 +127,12 @@ def apply_step(buf: ReorderBuffer[Result], model: Model, action: str, pick: int)
         index = open_inputs[pick % len(open_inputs)]
         if buf.may_put(index):
             result = (index, len(model.puts[index]))
-            buf.put(index, result)
+            was_due = model.next_result is not None
+            made_ready = buf.put(index, result)
             model.puts[index].append(result)
             model.completion.append(result)
+            # put reports exactly the not-ready -> ready transition (the pool wakes on it).
+            assert made_ready == (not was_due and model.next_result is not None)
     elif action == "finish" and open_inputs:
         index = open_inputs[pick % len(open_inputs)]
         buf.finish(index)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Generic
 
 import anyio
@@ -56,3 +58,18 @@ async def close_while_failing(close: Callable[[], Awaitable[None]]) -> None:
         await close()
     except anyio.get_cancelled_exc_class():
         pass
+
+
+@asynccontextmanager
+async def closing(owned: object) -> AsyncGenerator[None]:
+    """Close ``owned`` (an async iterator or a :class:`Chain`) when the block ends.
+
+    When the block fails, the close runs as :func:`close_while_failing` says, so the block's
+    exception is the one that goes on.
+    """
+    try:
+        yield
+    except BaseException:
+        await close_while_failing(partial(aclose, owned))
+        raise
+    await aclose(owned)

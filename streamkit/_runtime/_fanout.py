@@ -29,13 +29,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
 
 from .._types import Operator, T, U
-from ._chain import aclose, aclose_all, close_while_failing
+from ._chain import aclose_all, closing
 from ._pool import Wakeup
 from ._stage import Stage
 
@@ -224,7 +223,7 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
         choose = self._choose
         index = -1
         try:
-            try:
+            async with closing(source):
                 async for item in source:
                     index += 1
                     if choose is None:
@@ -248,10 +247,6 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                                 target.peak = held
                     if not self.open_branches:
                         break  # nobody takes more: read no item only to drop it
-            except BaseException:
-                await close_while_failing(partial(aclose, source))
-                raise
-            await aclose(source)
         except Exception as exc:  # of the upstream or of ``choose``
             self._fail(exc)
         finally:
@@ -263,7 +258,7 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
         merged = self._merged
         bound = self._merged_bound
         try:
-            try:
+            async with closing(output):
                 async for value in output:
                     while len(merged) >= bound:
                         await self._merged_room.wait()
@@ -271,10 +266,6 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
                     merged.append(value)
                     if was_empty:  # the consumer may be waiting
                         self._ready.notify()
-            except BaseException:
-                await close_while_failing(partial(aclose, output))
-                raise
-            await aclose(output)
         except Exception as exc:
             exc.add_note(f"streamkit: raised in branch {self._names[index]} of {self._stage.name}")
             self._fail(exc)

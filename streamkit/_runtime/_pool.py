@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Generic
 
@@ -29,7 +28,7 @@ from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
 from .._types import T, U
-from ._chain import aclose, close_while_failing
+from ._chain import aclose, closing
 from ._reorder import ReorderBuffer
 
 if TYPE_CHECKING:
@@ -191,14 +190,9 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
     async def _run_stage(self) -> None:
         try:
             with self._scope:
-                try:
-                    async with anyio.create_task_group() as workers:
-                        self._unstarted = self.concurrency - 1
-                        workers.start_soon(self._work, workers)
-                except BaseException:
-                    await close_while_failing(partial(aclose, self._source))
-                    raise
-                await aclose(self._source)
+                async with closing(self._source), anyio.create_task_group() as workers:
+                    self._unstarted = self.concurrency - 1
+                    workers.start_soon(self._work, workers)
                 self._complete = True
         finally:
             self._finished = True

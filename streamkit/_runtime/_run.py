@@ -20,7 +20,7 @@ from anyio.abc import TaskGroup
 from .._errors import raise_single
 from .._options import OnError
 from .._types import T
-from ._chain import Chain, close_while_failing
+from ._chain import Chain, closing
 from ._stage import Stage
 
 if TYPE_CHECKING:
@@ -112,12 +112,8 @@ async def running(
                 token = _current_run.set(run)
                 try:
                     chain = build()
-                    try:
+                    async with closing(chain):
                         yield run, chain
-                    except BaseException:
-                        await close_while_failing(chain.aclose)
-                        raise
-                    await chain.aclose()
                 finally:
                     task_group.cancel_scope.cancel("streamkit pipeline closed")
                     _current_run.reset(token)

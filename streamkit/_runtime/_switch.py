@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Generic
 
 import anyio
 from outcome import Error, Outcome, Value
 
 from .._types import T, U
-from ._chain import aclose, close_while_failing
+from ._chain import aclose, closing
 from ._pool import Wakeup
 
 if TYPE_CHECKING:
@@ -89,19 +88,14 @@ class Switch(AsyncIterator[U], Generic[T, U]):
     async def _run_stage(self) -> None:
         try:
             with self._scope:
-                try:
-                    async with anyio.create_task_group() as inner_tasks:
-                        index = -1
-                        async for item in self._source:
-                            index += 1
-                            await self._stop_inner()
-                            scope = self._inner_scope = anyio.CancelScope()
-                            ended = self._inner_ended = anyio.Event()
-                            inner_tasks.start_soon(self._follow, item, index, scope, ended)
-                except BaseException:
-                    await close_while_failing(partial(aclose, self._source))
-                    raise
-                await aclose(self._source)
+                async with closing(self._source), anyio.create_task_group() as inner_tasks:
+                    index = -1
+                    async for item in self._source:
+                        index += 1
+                        await self._stop_inner()
+                        scope = self._inner_scope = anyio.CancelScope()
+                        ended = self._inner_ended = anyio.Event()
+                        inner_tasks.start_soon(self._follow, item, index, scope, ended)
         finally:
             self._finished = True
             self._ready.notify()

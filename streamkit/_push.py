@@ -15,7 +15,7 @@ import anyio
 from anyio.lowlevel import checkpoint
 
 from ._options import check_int
-from ._runtime._pool import Wakeup
+from ._runtime._background import Wakeup
 from ._source import IteratorSource
 from ._stream import Stream
 from ._types import V

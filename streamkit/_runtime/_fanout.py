@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, Generic
 import anyio
 
 from .._types import Operator, T, U
-from ._chain import aclose_all, closing
-from ._pool import Wakeup
+from ._background import Background, Wakeup
+from ._chain import closing
 from ._stage import Stage
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class BranchStage(Stage):
         )
 
 
-class Fanout(AsyncIterator[U], Generic[T, U]):
+class Fanout(Background[U], Generic[T, U]):
     """The merged output of ``branches`` applied to the items of ``source``."""
 
     def __init__(
@@ -139,21 +139,12 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
         """Branches that still take items; the pump stops reading when none does."""
         self.room = Wakeup()
         """Notified when a branch takes an item (or closes): the pump may go on."""
-        self._source = source
-        self._stage = stage
-        self._run = run
         self._choose = choose
         self._names = names
         self._merged: deque[U] = deque()
         self._merged_bound = buffer * len(branches)
-        self._ready = Wakeup()
         self._merged_room = Wakeup()
         self._error: Exception | None = None
-        self._scope = anyio.CancelScope()
-        self._stopped = anyio.Event()
-        self._started = False
-        self._finished = False
-        self._complete = False
         self.inputs: list[BranchInput[T]] = []
         self._outputs: list[AsyncIterator[U]] = []
         for name, branch in zip(names, branches, strict=True):
@@ -161,13 +152,13 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
             run.stages.append(BranchStage(f"{stage.name} branch {name}", branch_input))
             self.inputs.append(branch_input)
             self._outputs.append(aiter(branch(branch_input)))
+        super().__init__([source, *self._outputs], stage, run)
+        self._source = source
 
     async def __anext__(self) -> U:
-        if not self._started:
-            self._started = True
-            self._run.task_group.start_soon(self._run_all, name=f"streamkit {self._stage.name}")
         merged = self._merged
         while not merged:
+            self._start()
             if self._finished:
                 error, self._error = self._error, None
                 if error is not None:
@@ -183,38 +174,19 @@ class Fanout(AsyncIterator[U], Generic[T, U]):
             self._merged_room.notify()
         return merged.popleft()
 
-    async def aclose(self) -> None:
-        """Stop every branch and the pump, and close the upstream."""
-        if not self._started:
-            self._started = self._finished = self._complete = True
-            self._stopped.set()
-            await aclose_all([self._source, *self._outputs])
-            return
-        self._scope.cancel()
-        # Shielded for the reason WorkerPool.aclose is: nothing may still run in the upstream.
-        with anyio.CancelScope(shield=True):
-            await self._stopped.wait()
-
     def _fail(self, exc: Exception) -> None:
         if self._error is None:
             self._error = exc
         self._scope.cancel()
 
-    async def _run_all(self) -> None:
-        try:
-            with self._scope:
-                async with anyio.create_task_group() as tasks:
-                    tasks.start_soon(self._pump)
-                    async with anyio.create_task_group() as drains:
-                        for index, output in enumerate(self._outputs):
-                            drains.start_soon(self._drain, index, output)
-                    # Every branch has ended: nobody needs more input.
-                    tasks.cancel_scope.cancel()
-                self._complete = True
-        finally:
-            self._finished = True
-            self._ready.notify()
-            self._stopped.set()
+    async def _run_tasks(self) -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._pump)
+            async with anyio.create_task_group() as drains:
+                for index, output in enumerate(self._outputs):
+                    drains.start_soon(self._drain, index, output)
+            # Every branch has ended: nobody needs more input.
+            tasks.cancel_scope.cancel()
 
     async def _pump(self) -> None:
         source = self._source

@@ -28,6 +28,7 @@ from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
 from .._types import T, U
+from ._background import Background, Wakeup
 from ._chain import aclose, closing
 from ._reorder import ReorderBuffer
 
@@ -45,34 +46,6 @@ Job = Callable[[T, int], Awaitable[Iterable[U] | AsyncIterable[U]]]
 for flat_map)."""
 
 
-class Wakeup:
-    """A reusable signal: tasks :meth:`wait` until the next :meth:`notify`.
-
-    Each wait that finds no pending event makes a fresh one. ``anyio.Event()`` looks up the
-    running backend on every call (about half the cost of a wait that switches tasks), so the
-    backend's event class is taken from the first event and instantiated directly after that:
-    a Wakeup lives within one run, on one backend.
-    """
-
-    __slots__ = ("_event", "_make")
-
-    def __init__(self) -> None:
-        self._event: anyio.Event | None = None
-        self._make: Callable[[], anyio.Event] = anyio.Event
-
-    async def wait(self) -> None:
-        event = self._event
-        if event is None:
-            event = self._event = self._make()
-            self._make = type(event)
-        await event.wait()
-
-    def notify(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = None
-
-
 @dataclass(slots=True)
 class _Failed:
     """A call's final exception, stored in the buffer in its turn as a result would be."""
@@ -80,7 +53,7 @@ class _Failed:
     error: BaseException
 
 
-class WorkerPool(AsyncIterator[U], Generic[T, U]):
+class WorkerPool(Background[U], Generic[T, U]):
     """The output of a concurrent stage; iterating it starts the workers."""
 
     def __init__(
@@ -94,28 +67,20 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
         ordered: bool,
         window: int,
     ) -> None:
+        super().__init__([source], stage, run)
+        self._source = source
         self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
         self.concurrency = concurrency
         self.in_flight = 0
         self.peak_held = 0
         self.emitted = 0
         self.busy_time = 0.0
-        self._source = source
         self._job = job
-        self._stage = stage
-        self._run = run
         self._pulling = False
         self._unstarted = 0
         """Workers not started yet: each pull starts one more until there are ``concurrency``."""
         self._pulled = Wakeup()
-        self._ready = Wakeup()
         self._room = Wakeup()
-        self._scope = anyio.CancelScope()
-        self._stopped = anyio.Event()
-        self._started = False
-        self._finished = False
-        self._complete = False
-        """Whether the workers ended by themselves (input exhausted or a failure stored)."""
         self._no_more_input = False
         self._failures: list[tuple[int, BaseException]] = []
         """Failed calls (index, exception): bounded, as no input starts after the first."""
@@ -137,9 +102,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
 
     async def _until_ready(self) -> None:
         """Start the workers on the first call; wait until a result is ready, or end."""
-        if not self._started:
-            self._started = True
-            self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
+        self._start()
         while not self.buffer.ready:
             if self._finished:
                 if self._complete:
@@ -154,16 +117,7 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
-        if not self._started:
-            self._started = self._finished = True
-            self._stopped.set()
-            await aclose(self._source)
-            return
-        self._scope.cancel()
-        # Shielded: the workers are already cancelled, so this is prompt; without the shield a
-        # cancelled caller would return while a worker is still inside the upstream.
-        with anyio.CancelScope(shield=True):
-            await self._stopped.wait()
+        await super().aclose()
         self._note_other_failures()
 
     def _note_other_failures(self) -> None:
@@ -187,17 +141,10 @@ class WorkerPool(AsyncIterator[U], Generic[T, U]):
             f"it stopped: {shown}{more}"
         )
 
-    async def _run_stage(self) -> None:
-        try:
-            with self._scope:
-                async with closing(self._source), anyio.create_task_group() as workers:
-                    self._unstarted = self.concurrency - 1
-                    workers.start_soon(self._work, workers)
-                self._complete = True
-        finally:
-            self._finished = True
-            self._ready.notify()
-            self._stopped.set()
+    async def _run_tasks(self) -> None:
+        async with closing(self._source), anyio.create_task_group() as workers:
+            self._unstarted = self.concurrency - 1
+            workers.start_soon(self._work, workers)
 
     async def _work(self, workers: TaskGroup) -> None:
         buffer = self.buffer

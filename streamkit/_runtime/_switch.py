@@ -22,8 +22,8 @@ import anyio
 from outcome import Error, Outcome, Value
 
 from .._types import T, U
+from ._background import Background, Wakeup
 from ._chain import aclose, closing
-from ._pool import Wakeup
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -33,7 +33,7 @@ OpenInner = Callable[[T], Awaitable[AsyncIterator[U]]]
 """Turns one input into the inner stream to follow (closing it closes what it opened)."""
 
 
-class Switch(AsyncIterator[U], Generic[T, U]):
+class Switch(Background[U], Generic[T, U]):
     """The output of ``switch_map``; iterating it starts the task that reads the upstream."""
 
     def __init__(
@@ -45,27 +45,19 @@ class Switch(AsyncIterator[U], Generic[T, U]):
         *,
         size: int,
     ) -> None:
+        super().__init__([source], stage, run)
         self._queue: deque[Outcome[U]] = deque()
         self._size = size
         self._source = source
         self._open_inner = open_inner
-        self._stage = stage
-        self._run = run
-        self._ready = Wakeup()
         self._room = Wakeup()
-        self._scope = anyio.CancelScope()
-        self._stopped = anyio.Event()
-        self._started = False
-        self._finished = False
         self._inner_scope: anyio.CancelScope | None = None
         self._inner_ended = anyio.Event()
 
     async def __anext__(self) -> U:
-        if not self._started:
-            self._started = True
-            self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
         queue = self._queue
         while not queue:
+            self._start()
             if self._finished:
                 raise StopAsyncIteration
             await self._ready.wait()
@@ -73,33 +65,15 @@ class Switch(AsyncIterator[U], Generic[T, U]):
         self._room.notify()
         return result.unwrap()
 
-    async def aclose(self) -> None:
-        """Stop reading (cancelling the inner stream) and close the upstream."""
-        if not self._started:
-            self._started = self._finished = True
-            self._stopped.set()
-            await aclose(self._source)
-            return
-        self._scope.cancel()
-        # Shielded, as in WorkerPool.aclose: return only once nothing is inside the upstream.
-        with anyio.CancelScope(shield=True):
-            await self._stopped.wait()
-
-    async def _run_stage(self) -> None:
-        try:
-            with self._scope:
-                async with closing(self._source), anyio.create_task_group() as inner_tasks:
-                    index = -1
-                    async for item in self._source:
-                        index += 1
-                        await self._stop_inner()
-                        scope = self._inner_scope = anyio.CancelScope()
-                        ended = self._inner_ended = anyio.Event()
-                        inner_tasks.start_soon(self._follow, item, index, scope, ended)
-        finally:
-            self._finished = True
-            self._ready.notify()
-            self._stopped.set()
+    async def _run_tasks(self) -> None:
+        async with closing(self._source), anyio.create_task_group() as inner_tasks:
+            index = -1
+            async for item in self._source:
+                index += 1
+                await self._stop_inner()
+                scope = self._inner_scope = anyio.CancelScope()
+                ended = self._inner_ended = anyio.Event()
+                inner_tasks.start_soon(self._follow, item, index, scope, ended)
 
     async def _stop_inner(self) -> None:
         if self._inner_scope is not None:

@@ -53,6 +53,10 @@ class StageStatistics:
     keeps the hot path cheap; a concurrent stage times every call."""
     elapsed: float
     """Seconds since the run started (until it ended, for a finished run)."""
+    abandoned_threads: int = 0
+    """With ``executor="thread"``: worker threads still running a call that timed out or was
+    cancelled. A thread cannot be stopped, so each keeps one of the ``concurrency`` slots until
+    its function returns; new calls wait for a free slot meanwhile."""
 
     @property
     def throughput(self) -> float | None:

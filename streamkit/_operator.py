@@ -19,7 +19,7 @@ from ._options import (
     show,
 )
 from ._retry import Call, check_retry, guard, in_order
-from ._runtime._offload import offloaded
+from ._runtime._offload import InThread, offloaded
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
@@ -139,6 +139,8 @@ def per_item(
     guarded = seconds is not None or retries is not None
 
     def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        if isinstance(fn, InThread):
+            stage.threads = fn.slots.current()
         call = guard(fn, stage, timeout=seconds, retry=retries)
         if concurrency == 1:  # fn itself unless guarded: the hot path stays as it is
             return sequential(source, in_order(call) if guarded else fn, stage)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field, fields
-from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 
+from ._awaitable import awaitable
 from ._options import check_int, show
 
 if TYPE_CHECKING:
@@ -137,10 +137,10 @@ def guard(
     async def once(item: Any) -> Any:
         if timeout is None:
             result = fn(item)
-            return (await result) if isawaitable(result) else result
+            return (await result) if awaitable(result) else result
         with anyio.move_on_after(timeout):
             result = fn(item)
-            return (await result) if isawaitable(result) else result
+            return (await result) if awaitable(result) else result
         raise TimeoutError(f"the call took longer than timeout={timeout} s")
 
     if retry is None:

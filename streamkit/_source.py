@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
+from functools import partial
 from typing import Any, Generic
 
 from anyio.lowlevel import checkpoint
 
 from ._errors import StreamConsumedError
-from ._runtime._chain import Chain
+from ._runtime._chain import Chain, aclose_all, close_while_failing
 from ._types import T
 
 CHECKPOINT_EVERY = 256
@@ -25,6 +26,23 @@ class Source(ABC, Generic[T]):
     @abstractmethod
     def _open(self) -> Chain[T]:
         """Start a fresh iteration (called inside the run's task group)."""
+
+    def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
+        """Append the iterators of a fresh iteration to ``parts``, source first, each as soon
+        as it is made, so that what was made can be closed if building fails midway."""
+        parts.extend(self._open().parts)
+
+
+async def open_chain(source: Source[T]) -> Chain[T]:
+    """A fresh iteration of ``source``; if building it fails (an operator raises, or returns
+    something that is not an async iterator), what was already made is closed first."""
+    parts: list[AsyncIterator[Any]] = []
+    try:
+        source._build_into(parts)  # pyright: ignore[reportPrivateUsage]
+    except BaseException:
+        await close_while_failing(partial(aclose_all, parts))
+        raise
+    return Chain(parts)
 
 
 class IteratorSource(Source[T]):

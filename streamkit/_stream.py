@@ -140,7 +140,12 @@ class Stream(Source[T]):
         return " | ".join([repr(self._source), *map(describe_operator, self._operators)])
 
     def _open(self) -> Chain[T]:
-        parts = list(self._source._open().parts)
+        parts: list[AsyncIterator[Any]] = []
+        self._build_into(parts)
+        return Chain(parts)
+
+    def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
+        self._source._build_into(parts)  # pyright: ignore[reportPrivateUsage]
         run = current_run()
         observing = run is not None and run.hooks is not None
         for operator in self._operators:
@@ -157,7 +162,6 @@ class Stream(Source[T]):
                 assert run.latest is not None
                 output = observed(output, run.latest, run)
             parts.append(output)
-        return Chain(parts)
 
     # -- describing --------------------------------------------------------------------------
 
@@ -348,8 +352,8 @@ class Stream(Source[T]):
             bars = StageBars()
             hooks = bars if hooks is None else HookList((hooks, bars))
         if hooks is None:
-            return running(self._open)
-        return running(self._open, hooks, repr(self))
+            return running(self)
+        return running(self, hooks, repr(self))
 
     def _default(self, value: T, consumer: str) -> T:
         if value is _MISSING:

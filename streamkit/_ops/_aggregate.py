@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from inspect import isawaitable
 from operator import itemgetter
 from typing import Any, TypeAlias, overload
 
+from .._awaitable import awaitable
 from .._errors import EmptyStreamError
 from .._operator import StreamOperator, labelled
 from .._options import OnError, check_callable, check_int, check_on_error, check_optional_int
@@ -65,7 +65,7 @@ async def _keyed(
                     k: Any = item
                 else:
                     k = key(item)
-                    if isawaitable(k):
+                    if awaitable(k):
                         k = await k
                 if hashed:
                     hash(k)

@@ -22,7 +22,7 @@ from .._runtime._chain import Chain, aclose, aclose_all
 from .._runtime._run import unlisted_stages
 from .._runtime._stage import Stage
 from .._runtime._switch import Switch
-from .._source import IteratorSource, Source, as_source
+from .._source import IteratorSource, Source, as_source, open_chain
 from .._types import MISSING, T1, T2, T3, AnyIterable, CombineOperator, T, U, ZipOperator
 from ._each import call
 from ._transform import flat_map, flatten, items_of
@@ -99,7 +99,7 @@ async def _read(source: Source[Any], position: int, stage: Stage) -> AsyncIterat
     in closing) gains the note."""
     try:
         with unlisted_stages():  # as for flatten's inner streams
-            chain = source._open()  # pyright: ignore[reportPrivateUsage]
+            chain = await open_chain(source)
         try:
             async for item in chain.output:
                 yield item

@@ -1,10 +1,11 @@
 """The one loop behind every operator that calls a user function once per item, and the jobs
 that worker pools run for the same operators.
 
-``fn`` may be sync or async: the first call tells which (a result that is awaitable means
-async), and that answer is kept for the rest of the run. ``fn`` arrives already wrapped with
-the operator's ``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so both paths see
-only a call's final result or failure. A failure goes through the stage's ``on_error``
+``fn`` may be sync or async, and may be both: each result is awaited if it is awaitable
+(:func:`~streamkit._awaitable.awaitable`, a check cached by type). ``fn`` arrives already
+wrapped with the operator's ``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so
+both paths see only a call's final result or failure.
+A failure goes through the stage's ``on_error``
 (:meth:`Stage.recover`): counted and dropped, replaced by a handler's result, or re-raised
 with a note naming the operator and the item index.
 """
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Callable
-from inspect import isawaitable
 from time import perf_counter
 from typing import Any
 
+from .._awaitable import awaitable
 from .._errors import SKIP
 from .._retry import Call
 from .._runtime._chain import aclose
@@ -51,7 +52,6 @@ async def each(
     count = 0
     stage.items_in = 0
     stage.sampled_time = 0.0
-    is_async: bool | None = None
     calling = True
     try:
         async for item in source:
@@ -63,19 +63,19 @@ async def each(
                 yield item
                 continue
             try:
-                if count & sample_mask == 1:  # time this call (the first tells sync from async)
+                # Judged on every call (a function may return a value for some items and an
+                # awaitable for others), by the result's type: see awaitable().
+                if count & sample_mask == 1:  # time this call
                     started = perf_counter()
                     result = fn(item)
-                    if is_async is None:
-                        is_async = isawaitable(result)
-                    if is_async:
+                    if awaitable(result):
                         stage.in_flight = 1
                         result = await result
                         stage.in_flight = 0
                     stage.sample(perf_counter() - started)
                 else:
                     result = fn(item)
-                    if is_async:
+                    if awaitable(result):
                         stage.in_flight = 1
                         result = await result
                         stage.in_flight = 0
@@ -134,7 +134,7 @@ async def accumulate(
             else:
                 try:
                     result = fn(accumulated, item)
-                    if isawaitable(result):
+                    if awaitable(result):
                         result = await result
                 except Exception as exc:
                     if stage.failed(exc, index, item):
@@ -149,7 +149,7 @@ async def accumulate(
 async def call(fn: Callable[[Any], Any], item: Any) -> Any:
     """``fn(item)``, awaited if it returns an awaitable (for jobs run by worker pools)."""
     result = fn(item)
-    if isawaitable(result):
+    if awaitable(result):
         result = await result
     return result
 
@@ -159,7 +159,7 @@ async def settle(call: Call, item: Any, index: int, stage: Stage) -> Any:
     or :data:`~streamkit.SKIP`; raises (with the note) when the policy says so."""
     try:
         result = call(item, index)
-        return (await result) if isawaitable(result) else result
+        return (await result) if awaitable(result) else result
     except Exception as exc:
         result = await stage.recover(exc, index, item)
         if result is RAISE:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
-from inspect import isawaitable
 from typing import Any, cast, overload
 
 from anyio.lowlevel import checkpoint
 
+from .._awaitable import awaitable
 from .._errors import SKIP
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
@@ -20,7 +20,7 @@ from .._runtime._chain import aclose
 from .._runtime._offload import ExecutorOption
 from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
-from .._source import CHECKPOINT_EVERY, as_source
+from .._source import CHECKPOINT_EVERY, Source, as_source, open_chain
 from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
 from ._each import Then, accumulate, each, results_job, settle
 
@@ -197,13 +197,12 @@ def flat_map(
 def items_of(produced: object) -> AsyncIterator[Any]:
     """An async iterator over ``produced`` (an iterable, async iterable or Stream), closing
     what it opened when it is closed."""
-    source = as_source(produced)
+    return _iterate(as_source(produced))
+
+
+async def _iterate(source: Source[Any]) -> AsyncIterator[Any]:
     with unlisted_stages():  # one inner stream per item: not listed in statistics
-        chain = source._open()  # pyright: ignore[reportPrivateUsage]
-    return _iterate_chain(chain)
-
-
-async def _iterate_chain(chain: Any) -> AsyncIterator[Any]:
+        chain = await open_chain(source)
     try:
         async for value in chain.output:
             yield value
@@ -221,7 +220,7 @@ async def _flat_map(
             index += 1
             try:
                 produced = fn(item)
-                if isawaitable(produced):
+                if awaitable(produced):
                     produced = await produced
             except Exception as exc:
                 produced = await stage.recover(exc, index, item)

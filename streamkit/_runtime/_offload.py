@@ -4,11 +4,13 @@
 run like any other async function, so the operator's ``concurrency`` bounds the calls in
 flight, whatever runs them:
 
-- ``"thread"``: :func:`anyio.to_thread.run_sync`; ``"process"``: :func:`anyio.to_process.run_sync`
-  with ``cancellable=True`` (cancelling a call kills its worker process). Each uses its own
-  :class:`anyio.CapacityLimiter` of ``concurrency`` tokens per event loop, instead of anyio's
-  process-wide defaults (40 threads, one process per CPU), so the operator's concurrency is
-  what limits it.
+- ``"thread"``: :func:`anyio.to_thread.run_sync`, at most ``concurrency`` threads per event
+  loop, counted by :class:`ThreadSlots` until each thread returns, even when its call was
+  abandoned (a timeout); ``"process"``: :func:`anyio.to_process.run_sync` with
+  ``cancellable=True`` (cancelling a call kills its worker process) and an
+  :class:`anyio.CapacityLimiter` of ``concurrency`` tokens per event loop. Neither uses anyio's
+  process-wide defaults (40 threads, one process per CPU): the operator's concurrency is what
+  limits it.
 - a :class:`concurrent.futures.Executor`: ``executor.submit(fn, item)``, awaited by
   :func:`wait_future`.
 
@@ -26,17 +28,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias
 
 import anyio
 import anyio.to_process
 import anyio.to_thread
 import sniffio
 
+from .._awaitable import awaitable
 from .._options import describe
 from .._types import T
+from ._background import Wakeup
 
 if TYPE_CHECKING:
     import trio
@@ -61,17 +67,9 @@ def offloaded(
 
         return submitted
     if executor == "thread":
-        threads = _Limiters(concurrency)
-
-        async def in_thread(item: Any) -> Any:
-            result = await anyio.to_thread.run_sync(
-                fn, item, abandon_on_cancel=True, limiter=threads.current()
-            )
-            return _sync_result(fn, result)
-
-        return in_thread
+        return InThread(fn, concurrency)
     if executor == "process":
-        processes = _Limiters(concurrency)
+        processes = _PerLoop(lambda: anyio.CapacityLimiter(concurrency))
 
         async def in_process(item: Any) -> Any:
             return await anyio.to_process.run_sync(
@@ -92,19 +90,11 @@ async def wait_future(future: Future[T]) -> T:
     Cancelling the wait cancels the future: an executor drops it if it has not started yet;
     work already running goes on, and its outcome is ignored.
     """
-    loop = _event_loop()
-    call_soon: Callable[[Callable[[], object]], object] = (
-        loop.call_soon_threadsafe
-        if isinstance(loop, asyncio.AbstractEventLoop)
-        else loop.run_sync_soon
-    )
+    call_soon = _thread_safe_call_soon()
     done = anyio.Event()
 
     def wake(_: Future[T]) -> None:
-        try:
-            call_soon(done.set)
-        except RuntimeError:  # the loop has ended (trio.RunFinishedError is one): nobody waits
-            pass
+        call_soon(done.set)
 
     future.add_done_callback(wake)
     try:
@@ -115,20 +105,107 @@ async def wait_future(future: Future[T]) -> T:
     return future.result()
 
 
-class _Limiters:
-    """A capacity limiter of ``total`` tokens for each event loop this operator runs in."""
+def _thread_safe_call_soon() -> Callable[[Callable[[], object]], None]:
+    """A function that any thread may call to run a callback soon in the running event loop
+    (a no-op once the loop has ended: nobody waits then)."""
+    loop = _event_loop()
+    call_soon: Callable[[Callable[[], object]], object] = (
+        loop.call_soon_threadsafe
+        if isinstance(loop, asyncio.AbstractEventLoop)
+        else loop.run_sync_soon
+    )
 
-    __slots__ = ("_current", "_total")
+    def call(callback: Callable[[], object]) -> None:
+        try:
+            call_soon(callback)
+        except RuntimeError:  # the loop has ended (trio.RunFinishedError is one)
+            pass
+
+    return call
+
+
+class ThreadSlots:
+    """At most ``total`` worker threads of one operator at once, in one event loop.
+
+    A call that is cancelled (by ``timeout=``, say) returns at once, but its thread cannot be
+    stopped: it keeps its slot until ``fn`` returns, and counts as :attr:`abandoned` meanwhile.
+    So a hanging blocking client never makes more than ``total`` threads, on any backend
+    (anyio's own limiter would free the slot on asyncio as soon as the call is abandoned).
+    """
+
+    __slots__ = ("_call_soon", "_free", "_unlimited", "abandoned", "busy", "total")
 
     def __init__(self, total: int) -> None:
-        self._total = total
-        self._current: tuple[object, anyio.CapacityLimiter] | None = None
+        self.total = total
+        self.busy = 0
+        """Threads running a call, abandoned or not."""
+        self.abandoned = 0
+        """Threads still running a call that was cancelled or timed out."""
+        self._free = Wakeup()
+        self._call_soon = _thread_safe_call_soon()
+        self._unlimited = anyio.CapacityLimiter(math.inf)  # the bound is ours, above
 
-    def current(self) -> anyio.CapacityLimiter:
+    async def run(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        """``fn(item)`` in a worker thread, once a slot is free."""
+        while self.busy >= self.total:
+            await self._free.wait()
+        self.busy += 1
+        abandoned = False
+        returned = False
+
+        def release() -> None:
+            self.busy -= 1
+            if abandoned:
+                self.abandoned -= 1
+            self._free.notify()
+
+        def body() -> Any:
+            nonlocal returned
+            try:
+                return _refuse_awaitable(fn(item))
+            finally:
+                returned = True
+                self._call_soon(release)
+
+        try:
+            return await anyio.to_thread.run_sync(
+                body, abandon_on_cancel=True, limiter=self._unlimited
+            )
+        except BaseException:
+            if not returned:  # cancelled while the thread runs: it keeps its slot
+                abandoned = True
+                self.abandoned += 1
+            raise
+
+
+class InThread:
+    """``executor="thread"``: ``fn`` as an async function whose calls run in worker threads,
+    ``concurrency`` at a time per event loop (:class:`ThreadSlots`)."""
+
+    __slots__ = ("_fn", "slots")
+
+    def __init__(self, fn: Callable[[Any], Any], concurrency: int) -> None:
+        self._fn = fn
+        self.slots: _PerLoop[ThreadSlots] = _PerLoop(lambda: ThreadSlots(concurrency))
+
+    async def __call__(self, item: Any) -> Any:
+        return _sync_result(self._fn, await self.slots.current().run(self._fn, item))
+
+
+class _PerLoop(Generic[T]):
+    """One object, made by ``make``, for each event loop this operator runs in."""
+
+    __slots__ = ("_current", "_make")
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._current: tuple[object, T] | None = None
+
+    def current(self) -> T:
         loop = _event_loop()
         current = self._current  # one read: another thread's loop may replace it
         if current is None or current[0] is not loop:
-            current = self._current = (loop, anyio.CapacityLimiter(self._total))
+            current = self._current = (loop, self._make())
         return current[1]
 
 
@@ -150,14 +227,29 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     )
 
 
-def _sync_result(fn: Callable[..., Any], result: Any) -> Any:
-    """``result``, unless ``fn`` turned out to be async after all (it returned an awaitable)."""
-    if inspect.isawaitable(result):
+@dataclass(frozen=True, slots=True)
+class _Awaitable:
+    """What a thread returns in place of an awaitable that a sync ``fn`` returned (it was
+    closed there, so no backend sees it)."""
+
+    kind: str
+
+
+def _refuse_awaitable(result: Any) -> Any:
+    if awaitable(result):
         close = getattr(result, "close", None)
         if close is not None:
             close()  # a coroutine: avoid "never awaited"
+        return _Awaitable(type(result).__name__)
+    return result
+
+
+def _sync_result(fn: Callable[..., Any], result: Any) -> Any:
+    """``result``, unless ``fn`` turned out to be async after all (it returned an awaitable)."""
+    result = _refuse_awaitable(result)
+    if isinstance(result, _Awaitable):
         raise TypeError(
             f"executor= runs sync functions, but {describe(fn)} returned an awaitable "
-            f"({type(result).__name__}); leave out executor= for async functions"
+            f"({result.kind}); leave out executor= for async functions"
         )
     return result

@@ -8,7 +8,7 @@ task group with the reason ``"streamkit pipeline closed"`` and waits for every t
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Generator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from time import perf_counter
@@ -19,6 +19,7 @@ from anyio.abc import TaskGroup
 
 from .._errors import raise_single
 from .._options import OnError
+from .._source import Source, open_chain
 from .._types import T
 from ._chain import Chain, closing
 from ._stage import Stage
@@ -95,9 +96,9 @@ def unlisted_stages() -> Generator[None]:
 
 @asynccontextmanager
 async def running(
-    build: Callable[[], Chain[T]], hooks: Hooks | None = None, label: str = "pipeline"
+    source: Source[T], hooks: Hooks | None = None, label: str = "pipeline"
 ) -> AsyncGenerator[tuple[Run, Chain[T]]]:
-    """Build a pipeline inside a fresh task group and hand its chain to the caller.
+    """Build ``source`` inside a fresh task group and hand its chain to the caller.
 
     ``hooks`` hear of the run's start and end (``label`` names the pipeline to them).
     """
@@ -111,7 +112,7 @@ async def running(
                 run = Run(task_group, hooks)
                 token = _current_run.set(run)
                 try:
-                    chain = build()
+                    chain = await open_chain(source)
                     async with closing(chain):
                         yield run, chain
                 finally:

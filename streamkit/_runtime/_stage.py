@@ -3,9 +3,9 @@ counters that ``statistics()`` reports."""
 
 from __future__ import annotations
 
-from inspect import isawaitable
 from typing import TYPE_CHECKING, Final, Protocol
 
+from .._awaitable import awaitable
 from .._errors import SKIP, add_operator_note
 
 if TYPE_CHECKING:
@@ -51,6 +51,13 @@ class PoolCounters(Protocol):
     def busy_time(self) -> float: ...
 
 
+class ThreadCounters(Protocol):
+    """The counters of an operator's worker threads that :meth:`Stage.statistics` reads."""
+
+    @property
+    def abandoned(self) -> int: ...
+
+
 class Stage:
     """One operator within one run of a pipeline.
 
@@ -75,6 +82,7 @@ class Stage:
         "sampled_calls",
         "sampled_time",
         "skipped",
+        "threads",
     )
 
     def __init__(self, name: str, on_error: OnError = "raise", hooks: Hooks | None = None) -> None:
@@ -85,6 +93,8 @@ class Stage:
         self.failures: int = 0
         self.retries: int = 0
         self.pool: PoolCounters | None = None
+        self.threads: ThreadCounters | None = None
+        """The worker threads of ``executor="thread"``, in this run's event loop."""
         # -- observe (#5) -------------------------------------------------------------------
         self.items_in: int | None = None
         self.in_flight: int = 0
@@ -133,7 +143,7 @@ class Stage:
         if isinstance(handler, str):  # "raise"
             return RAISE
         replacement = handler(exc, item)
-        if isawaitable(replacement):
+        if awaitable(replacement):
             replacement = await replacement
         if replacement is SKIP:
             self.skipped += 1
@@ -172,6 +182,7 @@ class Stage:
                 buffered=0,
                 busy_time=busy,
                 elapsed=elapsed,
+                abandoned_threads=self._abandoned_threads(),
             )
         buffer = pool.buffer
         return StageStatistics(
@@ -189,4 +200,8 @@ class Stage:
             buffered=buffer.buffered,
             busy_time=pool.busy_time,
             elapsed=elapsed,
+            abandoned_threads=self._abandoned_threads(),
         )
+
+    def _abandoned_threads(self) -> int:
+        return 0 if self.threads is None else self.threads.abandoned

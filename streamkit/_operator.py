@@ -68,6 +68,37 @@ class StreamOperator(Generic[T, U]):
         return Node(self.label, self.details)
 
 
+FACTORIES: dict[object, str] = {}
+"""Every public operator factory, with an example call (for the error of passing it uncalled)."""
+
+_EXAMPLE_ARGUMENTS = {"n": "5", "size": "10", "count": "10", "seconds": "1.0", "start": "0"}
+
+
+def register_factory(make: F) -> F:
+    """Register ``make`` as an operator factory (see :func:`check_operator`)."""
+    required = [
+        _EXAMPLE_ARGUMENTS.get(param.name, param.name)
+        for param in inspect.signature(make).parameters.values()
+        if param.default is param.empty and param.kind in _BY_POSITION
+    ]
+    FACTORIES[make] = f"{make.__name__}({', '.join(required)})"
+    return make
+
+
+def check_operator(operator: object) -> None:
+    """Refuse what cannot be an operator, saying what to pass instead: a factory passed
+    without calling it (``take`` for ``take(5)``), or anything not callable."""
+    example = FACTORIES.get(operator) if callable(operator) else None
+    if example is not None:
+        name = getattr(operator, "__name__", "")
+        raise TypeError(f"{name} is an operator factory: call it, e.g. {example}")
+    if not callable(operator):
+        raise TypeError(
+            f"pipe() takes operators (callables such as map_(fn) or an async generator "
+            f"function), got {operator!r}"
+        )
+
+
 def labelled(factory: F) -> F:
     """Name what ``factory`` makes after the call that made it, as written (arguments given by
     position shown by position), leaving out options given their default value:
@@ -94,7 +125,7 @@ def labelled(factory: F) -> F:
         operator.label = f"{factory.__name__}({', '.join(shown)})"
         return operator
 
-    return cast(F, make)
+    return register_factory(cast(F, make))
 
 
 _BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -276,8 +307,7 @@ def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]:
         lines = await stream(raw).pipe(clean, take(10)).collect()
     """
     for operator in operators:
-        if not callable(operator):
-            raise TypeError(f"pipe() takes operators (callables), got {operator!r}")
+        check_operator(operator)
     flat: list[Operator[Any, Any]] = []
     for operator in operators:
         flat.extend(operator.operators if isinstance(operator, Pipe) else (operator,))

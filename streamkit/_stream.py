@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
 
 from ._diagram import Drawable, Node, to_mermaid
-from ._errors import EmptyStreamError
+from ._errors import EmptyStreamError, user_stop
 from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
-from ._operator import Pipe, describe_operator
+from ._operator import Pipe, check_operator, describe_operator
 from ._ops._each import accumulate
 from ._options import check_callable, describe
 from ._runtime._chain import Chain
@@ -20,7 +21,7 @@ from ._runtime._run import Run, current_run, running
 from ._runtime._stage import Stage
 from ._source import Source
 from ._types import MISSING as _MISSING
-from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U
+from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U, V
 
 _ITERATION_HINT = (
     "a Stream is a lazy description and cannot be iterated directly, because its stages run in "
@@ -120,11 +121,7 @@ class Stream(Source[T]):
         """
         flat: list[Operator[Any, Any]] = []
         for operator in operators:
-            if not callable(operator):
-                raise TypeError(
-                    f"pipe() takes operators (callables such as map_(fn) or an async generator "
-                    f"function), got {operator!r}"
-                )
+            check_operator(operator)
             flat.extend(operator.operators if isinstance(operator, Pipe) else (operator,))
         if self._label is not None:
             return Stream(self, tuple(flat))
@@ -218,15 +215,15 @@ class Stream(Source[T]):
                 async for page in pages:
                     print(page)
         """
-        return _open_pipeline(self._running(hooks, progress))
+        return _Opened(_open_pipeline(self._run_raw(hooks, progress)))
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
         def __aiter__(self) -> NoReturn:
-            raise TypeError(_ITERATION_HINT.format("stream"))
+            raise TypeError(_ITERATION_HINT.format("s"))
 
         async def __aenter__(self) -> NoReturn:
-            raise TypeError(_ITERATION_HINT.format("stream"))
+            raise TypeError(_ITERATION_HINT.format("s"))
 
         async def __aexit__(self, *exc_info: object) -> None:
             """Never reached: ``__aenter__`` refuses."""
@@ -342,6 +339,11 @@ class Stream(Source[T]):
     def _running(
         self, hooks: Hooks | None, progress: bool
     ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
+        return _Opened(self._run_raw(hooks, progress))
+
+    def _run_raw(
+        self, hooks: Hooks | None, progress: bool
+    ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
         if hooks is not None and not isinstance(hooks, Hooks):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"hooks must be a streamkit.Hooks instance or None, got {hooks!r}")
         if not isinstance(progress, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -397,6 +399,11 @@ class Pipeline(Generic[T]):
             return await self.__anext__()
         except StopAsyncIteration:
             raise anyio.EndOfStream from None
+        except RuntimeError as exc:
+            stop = user_stop(exc)
+            if stop is None:
+                raise
+            raise stop from None
 
     def statistics(self) -> PipelineStatistics:
         """Counters of every streamkit stage, upstream first, while the pipeline runs and
@@ -415,6 +422,45 @@ class Pipeline(Generic[T]):
 
     def _repr_html_(self) -> str:
         return self.statistics()._repr_html_()  # pyright: ignore[reportPrivateUsage]
+
+
+class _Opened(AbstractAsyncContextManager[V]):
+    """One run's ``async with`` block: it may be entered once, and a user function's
+    ``StopAsyncIteration`` that the run carried out of an iterator (see
+    :func:`~streamkit._errors.escaped`) leaves the block as itself."""
+
+    __slots__ = ("_entered", "_inner")
+
+    def __init__(self, inner: AbstractAsyncContextManager[V]) -> None:
+        self._inner = inner
+        self._entered = False
+
+    async def __aenter__(self) -> V:
+        if self._entered:
+            raise RuntimeError(
+                "this open() context manager was already entered; each run needs its own: "
+                "call s.open() again"
+            )
+        self._entered = True
+        return await self._inner.__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        try:
+            suppressed = await self._inner.__aexit__(exc_type, exc, traceback)
+        except RuntimeError as error:
+            stop = user_stop(error)
+            if stop is None:
+                raise
+            raise stop from None
+        stop = None if suppressed or exc is None else user_stop(exc)
+        if stop is not None:
+            raise stop from None
+        return suppressed
 
 
 @asynccontextmanager

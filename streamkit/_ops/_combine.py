@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast, overload
 
-from .._operator import Apply, StreamOperator, labelled, require_run, start_pool
+from .._operator import Apply, StreamOperator, labelled, register_factory, require_run, start_pool
 from .._options import OnError, check_callable, default_window
 from .._runtime._chain import Chain, aclose, aclose_all
 from .._runtime._run import unlisted_stages
@@ -169,6 +169,7 @@ def _flattening(before: tuple[Input, ...], after: tuple[Input, ...], width: int)
 # -- operators ----------------------------------------------------------------------------------
 
 
+@register_factory
 def merge(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
     """Emit the items of this stream and of ``others`` as they arrive, reading all at once.
 
@@ -186,6 +187,7 @@ def merge(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
     return _named("merge", made, _flattening((), _readable(others, made), len(made) + 1))
 
 
+@register_factory
 def chain(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
     """Emit the items of this stream, then those of each of ``others`` in turn.
 
@@ -199,6 +201,7 @@ def chain(*others: Stream[T] | AnyIterable[T]) -> CombineOperator[T]:
     return _named("chain", made, _flattening((), _readable(others, made), 1))
 
 
+@register_factory
 def start_with(*values: T) -> CombineOperator[T]:
     """Emit ``values``, then the items of this stream.
 
@@ -234,6 +237,7 @@ def zip_(
 def zip_(
     *others: Stream[Any] | AnyIterable[Any], strict: bool = False
 ) -> ZipOperator[*tuple[Any, ...]]: ...
+@register_factory
 def zip_(*others: Stream[Any] | AnyIterable[Any], strict: bool = False) -> Any:
     """Emit tuples of one item of this stream and one of each of ``others``, in step.
 
@@ -321,6 +325,7 @@ def zip_latest(
 ) -> ZipOperator[T1, T2, T3]: ...
 @overload
 def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> ZipOperator[*tuple[Any, ...]]: ...
+@register_factory
 def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
     """Whenever any input emits, emit a tuple of the latest item of every input.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from .._operator import StreamOperator, labelled, require_run
+from .._operator import StreamOperator, labelled, register_factory, require_run
 from .._options import check_callable, check_int
 from .._runtime._fanout import Choose, Fanout
 from .._runtime._stage import Stage
@@ -26,6 +26,7 @@ DEFAULT_BUFFER = 16
 
 
 @labelled
+@register_factory
 def broadcast(*branches: Operator[T, U], buffer: int = DEFAULT_BUFFER) -> StreamOperator[T, U]:
     """Send every item to each branch and merge what the branches emit.
 
@@ -53,6 +54,7 @@ def broadcast(*branches: Operator[T, U], buffer: int = DEFAULT_BUFFER) -> Stream
 
 
 @labelled
+@register_factory
 def partition(
     pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
     if_true: Operator[T, U],
@@ -98,6 +100,7 @@ def route(
     buffer: int = DEFAULT_BUFFER,
 ) -> StreamOperator[T, U]: ...
 @labelled
+@register_factory
 def route(
     key: Callable[[Any], Any],
     branches: Mapping[Any, Operator[Any, Any]],

@@ -2,11 +2,14 @@
 
 The items wait in a buffer of exactly ``size``; what happens when it is full is the
 ``overflow`` policy. Everything runs in the event loop's thread: other tasks call the methods
-directly, other threads through ``anyio.from_thread``.
+directly, other threads through ``anyio.from_thread``. Once the consumer has started, a call
+from another thread raises :exc:`RuntimeError` saying so (it could not wake the consumer,
+which would wait for ever).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Literal, TypeAlias
@@ -49,6 +52,7 @@ class PushSource(Stream[V]):
         "_overflow",
         "_room",
         "_size",
+        "_thread",
         "dropped",
     )
 
@@ -72,6 +76,8 @@ class PushSource(Stream[V]):
         self._room = Wakeup()
         self.dropped: int = 0
         """Items dropped by the ``overflow`` policy so far."""
+        self._thread: int | None = None
+        """The consumer's thread, once it has started."""
 
     async def send(self, item: V) -> None:
         """Add ``item``, waiting for room while the buffer is full (with ``overflow="wait"``;
@@ -98,6 +104,7 @@ class PushSource(Stream[V]):
             anyio.ClosedResourceError: :meth:`close` or :meth:`fail` was called.
             anyio.BrokenResourceError: the stream's consumer has finished.
         """
+        self._check_thread("send_nowait")
         self._check_open()
         if len(self._items) >= self._size:
             if self._overflow == "wait":
@@ -112,6 +119,7 @@ class PushSource(Stream[V]):
     def close(self) -> None:
         """End the stream once the items already sent are consumed; later sends raise
         :exc:`anyio.ClosedResourceError`. Closing again does nothing."""
+        self._check_thread("close")
         self._ended = True
         self._arrived.notify()
         self._room.notify()
@@ -123,6 +131,15 @@ class PushSource(Stream[V]):
             self._error = error
             self.close()
 
+    def _check_thread(self, method: str) -> None:
+        """Refuse a call from a thread other than the consumer's event loop."""
+        if self._thread is not None and threading.get_ident() != self._thread:
+            raise RuntimeError(
+                f"{self!r}.{method}() was called from a thread that is not the event loop's; "
+                f"from another thread, call anyio.from_thread.run_sync(feed.{method}, ...) "
+                "(a direct call could not wake the consumer)"
+            )
+
     def _check_open(self) -> None:
         """Raise if no more items may be sent: closed, or nobody reads any more."""
         if self._ended:
@@ -132,6 +149,7 @@ class PushSource(Stream[V]):
 
     async def _receive(self) -> AsyncIterator[V]:
         items = self._items
+        self._thread = threading.get_ident()
         try:
             while True:
                 if items:

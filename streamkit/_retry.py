@@ -4,6 +4,7 @@ with both so that the sequential loop and the worker pool call it the same way.
 
 from __future__ import annotations
 
+import copy
 import random as _random
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field, fields
@@ -55,7 +56,9 @@ class Retry:
         on_retry: called (synchronously) with a :class:`RetryAttempt` before each wait, to log
             or count retries.
         random: the source of jitter, a function returning floats in [0, 1); pass
-            ``random.Random(seed).random`` for repeatable waits.
+            ``random.Random(seed).random`` for repeatable waits. With ``jitter``, it is
+            tried once at construction to check what it returns (a method of a
+            :class:`random.Random` is tried on a copy, so its sequence is unchanged).
 
     Example::
 
@@ -93,6 +96,8 @@ class Retry:
             raise TypeError(f"on_retry must be None or a callable, got {self.on_retry!r}")
         if not callable(self.random):
             raise TypeError(f"random must be a callable returning [0, 1), got {self.random!r}")
+        if self.jitter:
+            _check_random(_trial(self.random)())  # a wrong one fails here, not mid-run
 
     def __repr__(self) -> str:
         on = cast(tuple[type[Exception], ...], self.on)
@@ -108,7 +113,23 @@ class Retry:
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (from 1)."""
         wait = min(self.max_backoff, self.backoff * 2.0 ** min(attempt - 1, 64))
-        return wait * self.random() if self.jitter else wait
+        return wait * _check_random(self.random()) if self.jitter else wait
+
+
+def _trial(random: Callable[[], float]) -> Callable[[], float]:
+    """``random``, or for a method of a :class:`random.Random` (seeded, say) the same method of
+    a copy, so that trying it leaves the sequence of waits as it was."""
+    owner = getattr(random, "__self__", None)
+    if isinstance(owner, _random.Random):
+        return cast(Callable[[], float], getattr(copy.copy(owner), random.__name__))
+    return random
+
+
+def _check_random(value: object) -> float:
+    """``value`` if it is a float in [0, 1), as ``Retry(random=...)`` must return."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
+        raise ValueError(f"random must return a number in [0, 1), it returned {value!r}")
+    return value
 
 
 def check_retry(value: object) -> Retry | None:
@@ -153,7 +174,15 @@ def guard(
             try:
                 return await once(item)
             except Exception as exc:
-                if attempt >= retry.attempts or not isinstance(exc, retried):
+                if not isinstance(exc, retried):
+                    if attempt > 1:
+                        exc.add_note(
+                            f"streamkit: not retried: {type(exc).__name__} is not one of "
+                            f"{retry!r}'s exception types (attempt {attempt}; the attempts "
+                            "before it were retried)"
+                        )
+                    raise
+                if attempt >= retry.attempts:
                     if attempt > 1:
                         exc.add_note(f"streamkit: gave up after {attempt} attempts")
                     raise

@@ -10,7 +10,7 @@ from typing import Any, Generic
 from anyio.lowlevel import checkpoint
 
 from ._errors import StreamConsumedError
-from ._runtime._chain import Chain, aclose_all, close_while_failing
+from ._runtime._chain import Chain, aclose, aclose_all, close_while_failing
 from ._types import T
 
 CHECKPOINT_EVERY = 256
@@ -26,6 +26,10 @@ class Source(ABC, Generic[T]):
     @abstractmethod
     def _open(self) -> Chain[T]:
         """Start a fresh iteration (called inside the run's task group)."""
+
+    async def _discard(self) -> None:
+        """Close what this source owns without reading it (an input a stream never reached):
+        a one-shot source's iterator. Re-iterable sources own nothing."""
 
     def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
         """Append the iterators of a fresh iteration to ``parts``, source first, each as soon
@@ -66,6 +70,11 @@ class IteratorSource(Source[T]):
                 )
             self._used = True
         return Chain([self._make()])
+
+    async def _discard(self) -> None:
+        if self._once and not self._used:
+            self._used = True
+            await aclose(self._make())
 
     def __repr__(self) -> str:
         return self._label

@@ -141,6 +141,9 @@ class Stream(Source[T]):
         self._build_into(parts)
         return Chain(parts)
 
+    async def _discard(self) -> None:
+        await self._source._discard()  # pyright: ignore[reportPrivateUsage]
+
     def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
         self._source._build_into(parts)  # pyright: ignore[reportPrivateUsage]
         run = current_run()

@@ -228,12 +228,12 @@ class TestOpen:
             await items.receive()
 
     async def test_plain_async_for_is_a_type_error(self) -> None:
-        with pytest.raises(TypeError, match=r"async with stream\.open\(\) as items"):
+        with pytest.raises(TypeError, match=r"async with s\.open\(\) as items"):
             async for _ in stream([1]):  # type: ignore[attr-defined]
                 pass
 
     async def test_async_with_stream_is_a_type_error(self) -> None:
-        with pytest.raises(TypeError, match=r"async with stream\.open\(\) as items"):
+        with pytest.raises(TypeError, match=r"async with s\.open\(\) as items"):
             async with stream([1]):  # type: ignore[attr-defined]
                 pass
 

@@ -124,14 +124,20 @@ async def _inputs(
     """The inputs in order: ``before``, this stream, ``after`` (each with its position if
     ``tagged``). The upstream is closed here unless it was handed out; whoever takes it does."""
     this = _this(upstream)
-    handed_out = False
+    inputs = (*before, this, *after)
+    reached = 0
     try:
-        for index, source in enumerate((*before, this, *after)):
-            handed_out = handed_out or source is this
+        for index, source in enumerate(inputs):
+            reached += 1
             yield _Tagged(index, as_source(source)) if tagged else source
     finally:
-        if not handed_out:
+        # The inputs never reached are closed too: a one-shot one (an async generator, say)
+        # belongs to the stream. The upstream is closed by whoever took it.
+        if reached <= len(before):
             await aclose(upstream)
+        for source in inputs[reached:]:
+            if isinstance(source, Source) and source is not this:
+                await source._discard()  # pyright: ignore[reportPrivateUsage]
 
 
 class _Tagged(Source[tuple[int, Any]]):
@@ -154,6 +160,9 @@ class _Tagged(Source[tuple[int, Any]]):
         finally:
             await aclose(items)
         yield self.index, _ENDED
+
+    async def _discard(self) -> None:
+        await self.source._discard()  # pyright: ignore[reportPrivateUsage]
 
     def __repr__(self) -> str:
         return repr(self.source)

@@ -32,15 +32,13 @@ async def aclose(iterator: object) -> None:
     is said clearly, once (the stages that would close it again say nothing more).
     """
     close = getattr(iterator, "aclose", None)
-    if close is None:
+    if close is None or (_reported and iterator in _reported):
         return
     try:
         await close()
     except RuntimeError as exc:
         if str(exc) != _IGNORED:
             raise
-        if iterator in _reported:
-            return
         _reported.add(iterator)
         raise RuntimeError(
             f"{iterator!r} could not be closed: it caught GeneratorExit (or BaseException) "

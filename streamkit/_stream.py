@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
 import anyio
 
 from ._diagram import Drawable, Node, to_mermaid
 from ._errors import EmptyStreamError
+from ._gate import Gate
 from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
 from ._operator import Pipe, describe_operator
@@ -139,8 +142,14 @@ class Stream(Source[T]):
             return self._label
         return " | ".join([repr(self._source), *map(describe_operator, self._operators)])
 
-    def _open(self) -> Chain[T]:
-        parts = list(self._source._open().parts)
+    def _open(self, gate: Gate | None = None) -> Chain[T]:
+        source = self._source
+        if isinstance(source, Stream):
+            parts = list(source._open(gate).parts)
+        else:
+            parts = list(source._open().parts)
+            if gate is not None:
+                parts.append(gate.wrap(parts[-1]))
         run = current_run()
         observing = run is not None and run.hooks is not None
         for operator in self._operators:
@@ -214,7 +223,8 @@ class Stream(Source[T]):
                 async for page in pages:
                     print(page)
         """
-        return _open_pipeline(self._running(hooks, progress))
+        gate = Gate()
+        return _open_pipeline(self._running(hooks, progress, gate), gate)
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
@@ -336,7 +346,7 @@ class Stream(Source[T]):
         return self._default(accumulated, "reduce")
 
     def _running(
-        self, hooks: Hooks | None, progress: bool
+        self, hooks: Hooks | None, progress: bool, gate: Gate | None = None
     ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
         if hooks is not None and not isinstance(hooks, Hooks):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"hooks must be a streamkit.Hooks instance or None, got {hooks!r}")
@@ -347,9 +357,10 @@ class Stream(Source[T]):
 
             bars = StageBars()
             hooks = bars if hooks is None else HookList((hooks, bars))
+        build = self._open if gate is None else partial(self._open, gate)
         if hooks is None:
-            return running(self._open)
-        return running(self._open, hooks, repr(self))
+            return running(build)
+        return running(build, hooks, repr(self))
 
     def _default(self, value: T, consumer: str) -> T:
         if value is _MISSING:
@@ -367,12 +378,39 @@ class Pipeline(Generic[T]):
     Iterate it with ``async for``, or call :meth:`receive` as on an anyio receive stream.
     """
 
-    __slots__ = ("_closed", "_output", "_run")
+    __slots__ = ("_closed", "_gate", "_output", "_run")
 
-    def __init__(self, run: Run, output: AsyncIterator[T]) -> None:
+    def __init__(self, run: Run, output: AsyncIterator[T], gate: Gate | None = None) -> None:
         self._run = run
         self._output = output
         self._closed = False
+        self._gate = gate or Gate()
+
+    def stop_intake(self) -> None:
+        """Pull no more from the source and close it; what was already pulled is finished and
+        delivered, then the iteration ends normally (the SIGTERM path).
+
+        Example::
+
+            async with stream(jobs).pipe(map_(run)).open() as results:
+                async for result in results:
+                    if shutting_down:
+                        results.stop_intake()
+        """
+        self._gate.stop()
+
+    def pause(self) -> None:
+        """Pull no new source item until :meth:`resume` (work in flight goes on)."""
+        self._gate.pause()
+
+    def resume(self) -> None:
+        """Pull from the source again after :meth:`pause`."""
+        self._gate.resume()
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` holds the source."""
+        return self._gate.paused and not self._gate.stopped
 
     def __aiter__(self) -> Pipeline[T]:
         return self
@@ -407,7 +445,7 @@ class Pipeline(Generic[T]):
                     ...
             print(pages.statistics().bottleneck_hint())
         """
-        return self._run.statistics()
+        return replace(self._run.statistics(), paused=self.paused)
 
     def _repr_html_(self) -> str:
         return self.statistics()._repr_html_()  # pyright: ignore[reportPrivateUsage]
@@ -416,9 +454,10 @@ class Pipeline(Generic[T]):
 @asynccontextmanager
 async def _open_pipeline(
     runner: AbstractAsyncContextManager[tuple[Run, Chain[T]]],
+    gate: Gate,
 ) -> AsyncGenerator[Pipeline[T]]:
     async with runner as (run, chain):
-        pipeline = Pipeline(run, chain.output)
+        pipeline = Pipeline(run, chain.output, gate)
         try:
             yield pipeline
         finally:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from time import monotonic
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import Any, Self, TypeAlias
 
 import anyio
 
@@ -60,9 +60,9 @@ class Ledger:
     def __init__(
         self, path: str | os.PathLike[str], *, batch_size: int = 1000, flush_interval: float = 1.0
     ) -> None:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:
+        if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"flush_interval must be a number > 0, got {flush_interval!r}")
         self.path = os.fspath(path)
         self.batch_size = batch_size
@@ -107,11 +107,14 @@ class Ledger:
                 self._db.close()
                 self._db = None
 
-    async def __aenter__(self) -> Ledger:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -125,9 +128,12 @@ class Ledger:
     def __contains__(self, key: object) -> bool:
         checked = check_key(key)
         with self._lock:
-            found = self._connect().execute(
-                "SELECT 1 FROM streamkit_done WHERE key = ?", (checked,)
-            ).fetchone()
+            found = (
+                self
+                ._connect()
+                .execute("SELECT 1 FROM streamkit_done WHERE key = ?", (checked,))
+                .fetchone()
+            )
         return found is not None
 
     def clear(self) -> None:

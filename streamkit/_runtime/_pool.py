@@ -66,11 +66,14 @@ class WorkerPool(Background[U], Generic[T, U]):
         concurrency: int,
         ordered: bool,
         window: int,
+        limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         super().__init__([source], stage, run)
         self._source = source
         self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
-        self.concurrency = concurrency
+        self._workers = concurrency
+        self.limiter = limiter
+        """With a limiter, ``concurrency`` workers are started and each call holds a token."""
         self.in_flight = 0
         self.peak_held = 0
         self.emitted = 0
@@ -87,6 +90,13 @@ class WorkerPool(Background[U], Generic[T, U]):
         self._raised: BaseException | None = None
         """The first failure raised to the consumer."""
         stage.pool = self
+
+    @property
+    def concurrency(self) -> int:
+        """The limit in force: the limiter's tokens (at most the workers), else the workers."""
+        if self.limiter is None:
+            return self._workers
+        return int(min(self.limiter.total_tokens, self._workers))
 
     async def __anext__(self) -> U:
         buffer = self.buffer
@@ -143,7 +153,7 @@ class WorkerPool(Background[U], Generic[T, U]):
 
     async def _run_tasks(self) -> None:
         async with closing(self._source), anyio.create_task_group() as workers:
-            self._unstarted = self.concurrency - 1
+            self._unstarted = self._workers - 1
             workers.start_soon(self._work, workers)
 
     async def _work(self, workers: TaskGroup) -> None:
@@ -169,6 +179,8 @@ class WorkerPool(Background[U], Generic[T, U]):
                 workers.start_soon(self._work, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
+            if self.limiter is not None:
+                await self.limiter.acquire()
             self.in_flight += 1
             started = perf_counter()
             try:
@@ -176,6 +188,8 @@ class WorkerPool(Background[U], Generic[T, U]):
             finally:
                 self.in_flight -= 1
                 self.busy_time += perf_counter() - started
+                if self.limiter is not None:
+                    self.limiter.release()
             # Only a call that completed finishes its input: a cancelled one leaves its slot
             # open, so ordered output stops there instead of skipping the item.
             buffer.finish(index)

@@ -80,7 +80,9 @@ class Ledger:
         folder = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(path) or not os.path.isdir(folder):
             raise LedgerError(f"ledger path {path!r} is not a file in an existing directory")
-        if os.path.exists(path) and not os.access(path, os.W_OK):
+        if os.path.exists(path) and (
+            not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222
+        ):
             raise LedgerError(f"ledger file {path!r} is read-only; a ledger must record keys")
         try:
             db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)

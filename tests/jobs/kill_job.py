@@ -22,12 +22,16 @@ async def main(ledger_path: str, log_path: str, count: int) -> None:
             log.write(f"{n}\n")
             return n
 
-        await stream(range(count)).pipe(
-            ledger.skip_done(key=int),
-            map_(work, concurrency=4),
-            map_(sink),
-            ledger.mark_done(key=int),
-        ).drain()
+        await (
+            stream(range(count))
+            .pipe(
+                ledger.skip_done(key=int),
+                map_(work, concurrency=4),
+                map_(sink),
+                ledger.mark_done(key=int),
+            )
+            .drain()
+        )
 
 
 if __name__ == "__main__":

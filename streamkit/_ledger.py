@@ -138,6 +138,12 @@ class Ledger:
             )
         return found is not None
 
+    def keys(self) -> set[Key]:
+        """Every recorded key (one query)."""
+        with self._lock:
+            rows = self._connect().execute("SELECT key FROM streamkit_done").fetchall()
+        return {row[0] for row in rows}
+
     def clear(self) -> None:
         """Forget every recorded key (one transaction)."""
         with self._lock:
@@ -164,7 +170,8 @@ class Ledger:
     def skip_done(
         self, *, key: Callable[[T], object]
     ) -> Callable[[AsyncIterable[T]], AsyncIterator[T]]:
-        """An operator that drops the items whose ``key(item)`` is recorded.
+        """An operator that drops the items whose ``key(item)`` was recorded when the run
+        started (read once, then held as a set).
 
         Example::
 
@@ -174,8 +181,11 @@ class Ledger:
         async def skip_done(source: AsyncIterable[T]) -> AsyncIterator[T]:
             iterator = aiter(source)
             try:
+                # The keys recorded when the run starts, read once in a thread: a set lookup
+                # per item instead of a query (memory: the recorded keys, ~100 bytes each).
+                done = await anyio.to_thread.run_sync(self.keys)
                 async for item in iterator:
-                    if check_key(key(item)) not in self:
+                    if check_key(key(item)) not in done:
                         yield item
             finally:
                 await _aclose(iterator)

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.anyio
 async def test_mark_then_skip(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite")
     assert await stream(range(5)).pipe(ledger.mark_done(key=int)).collect() == [0, 1, 2, 3, 4]
-    assert len(ledger) == 5 and 3 in ledger and 7 not in ledger
+    assert len(ledger) == 5
+    assert 3 in ledger
+    assert 7 not in ledger
     again = await stream(range(8)).pipe(ledger.skip_done(key=int)).collect()
     assert again == [5, 6, 7]
     ledger.clear()
@@ -29,7 +31,10 @@ async def test_mark_then_skip(tmp_path: Path) -> None:
 async def test_keys_of_each_type_are_distinct(tmp_path: Path) -> None:
     async with Ledger(tmp_path / "l.sqlite") as ledger:
         await stream([1, "1", b"1"]).pipe(ledger.mark_done(key=lambda k: k)).drain()
-        assert len(ledger) == 3 and "1" in ledger and b"1" in ledger and 1 in ledger
+        assert len(ledger) == 3
+        assert "1" in ledger
+        assert b"1" in ledger
+        assert 1 in ledger
     assert len(Ledger(tmp_path / "l.sqlite")) == 3  # reopened after close
 
 
@@ -76,7 +81,8 @@ async def test_committed_on_error_cancel_and_early_exit(tmp_path: Path) -> None:
 
     with anyio.move_on_after(0.05) as scope:
         await stream(endless()).pipe(ledger.mark_done(key=int)).drain()
-    assert scope.cancelled_caught and len(ledger) > 0
+    assert scope.cancelled_caught
+    assert len(ledger) > 0
 
 
 def test_bad_path_is_a_clear_error(tmp_path: Path) -> None:
@@ -113,7 +119,8 @@ def test_another_process_sees_committed_keys(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite"
     ledger, other = Ledger(path), Ledger(path)  # two connections, as two workers would have
     ledger.commit(["a", "b"])
-    assert "a" in other and len(other) == 2
+    assert "a" in other
+    assert len(other) == 2
     with sqlite3.connect(path) as raw:  # a plain writer holding the file meanwhile
         raw.execute("INSERT INTO streamkit_done VALUES ('c')")
     other.commit(["d"])

@@ -11,7 +11,8 @@ import argparse
 import os
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from functools import partial
 from typing import Any
 
 import anyio
@@ -35,6 +36,10 @@ def pipelines(items: int, ledger: Ledger | None) -> dict[str, Stream[int]]:
             *around, map_(w3_fn, concurrency=16), *after
         ),
     }
+
+
+async def drain(items: int, ledger: Ledger | None, name: str) -> None:
+    await pipelines(items, ledger)[name].drain()
 
 
 async def timed(make: Callable[[], Coroutine[Any, Any, None]]) -> float:
@@ -71,14 +76,12 @@ async def main(items: int) -> None:
     print(f"{items} items, best of 3; ledger at default batching (1000 keys or 1 s)")
     print(f"{'pipeline':<20} {'plain us/item':>14} {'ledger us/item':>15} {'cost us/item':>13}")
     for name in pipelines(1, None):
-        plain = await timed(lambda: pipelines(items, None)[name].drain())
-        count = 0
+        plain = await timed(partial(drain, items, None, name))
+        files = iter(range(1000))
 
-        async def with_ledger() -> None:
-            nonlocal count
-            count += 1
-            ledger = Ledger(os.path.join(folder, f"{name[:2]}-{count}.sqlite"))
-            await pipelines(items, ledger)[name].drain()
+        async def with_ledger(name: str = name, files: Iterator[int] = files) -> None:
+            ledger = Ledger(os.path.join(folder, f"{name[:2]}-{next(files)}.sqlite"))
+            await drain(items, ledger, name)
             ledger.close()
 
         led = await timed(with_ledger)
@@ -88,7 +91,7 @@ async def main(items: int) -> None:
         )
     ledger = Ledger(os.path.join(folder, "stall.sqlite"))
     stall = await max_stall(lambda: pipelines(items, ledger)["W3 async map c=16"].drain())
-    print(f"longest event-loop stall beyond the 0.5 ms tick during a ledger run: {stall * 1e3:.2f} ms")
+    print(f"longest event-loop stall beyond the 0.5 ms tick, ledger run: {stall * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ from __future__ import annotations
 import enum
 import reprlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVarTuple
 
 import anyio
+
+Ts = TypeVarTuple("Ts")
 
 _short = reprlib.Repr()
 _short.maxstring = 60
@@ -116,6 +118,71 @@ def add_operator_note(exc: BaseException, operator: str, index: int, item: objec
     exc.add_note(f"streamkit: raised by {operator} on item {index}: {_short.repr(item)}")
 
 
+class Interrupted(Exception):
+    """Carries a ``KeyboardInterrupt`` or ``SystemExit`` out of a task of a run.
+
+    On asyncio, one of these escaping a task is also re-raised by the event loop itself, so the
+    caller would get it twice: once from the pipeline and again out of ``asyncio.run``. Every
+    task a run starts is wrapped by :func:`in_task`, which turns the interrupt into this
+    ordinary exception; :func:`raise_single` raises the interrupt itself to the consumer.
+    """
+
+    def __init__(self, interrupt: KeyboardInterrupt | SystemExit) -> None:
+        super().__init__(repr(interrupt))
+        self.interrupt = interrupt
+
+
+def in_task(
+    fn: Callable[[*Ts], Awaitable[object]],
+) -> Callable[[*Ts], Coroutine[Any, Any, None]]:
+    """``fn`` as the body of a task of the run: an interrupt it raises leaves it as
+    :class:`Interrupted` (see there)."""
+
+    async def task(*args: *Ts) -> None:
+        try:
+            await fn(*args)
+        except (KeyboardInterrupt, SystemExit) as interrupt:
+            raise Interrupted(interrupt) from None
+
+    return task
+
+
+STOP_MESSAGE = (
+    "a user function raised {0}, which cannot pass through an iterator as itself (it would "
+    "end the iteration silently); it is the __cause__ of this error. collect(), first(), "
+    "receive() and the other consumers, and leaving the open() block, raise it as itself"
+)
+
+
+def escaped(exc: BaseException) -> BaseException:
+    """``exc``, ready to be raised from an ``__anext__``: a ``StopIteration`` or
+    ``StopAsyncIteration`` of a user function would end the caller's iteration as if the stream
+    had ended, so it travels as the ``__cause__`` of a ``RuntimeError`` (as PEP 479 makes
+    generators do), and :func:`user_stop` takes it out again at the consumer."""
+    if isinstance(exc, StopIteration | StopAsyncIteration):
+        carrier = RuntimeError(STOP_MESSAGE.format(type(exc).__name__))
+        carrier.__cause__ = exc
+        return carrier
+    return exc
+
+
+def user_stop(exc: BaseException) -> StopAsyncIteration | None:
+    """The user function's ``StopAsyncIteration`` that ``exc`` carries (see :func:`escaped`;
+    a generator between carries it the same way), if any.
+
+    Only one with a streamkit note counts: it was a user function's, not an iterator ending.
+    A ``StopIteration`` stays in its carrier: no coroutine can raise it (PEP 479).
+    """
+    cause = exc.__cause__
+    if (
+        type(exc) is RuntimeError
+        and isinstance(cause, StopAsyncIteration)
+        and any(note.startswith("streamkit: ") for note in getattr(cause, "__notes__", ()))
+    ):
+        return cause
+    return None
+
+
 def raise_single(group: BaseExceptionGroup[BaseException]) -> None:
     """Re-raise what a pipeline's task group raised, unwrapped where that loses nothing.
 
@@ -127,6 +194,8 @@ def raise_single(group: BaseExceptionGroup[BaseException]) -> None:
     cancelled = anyio.get_cancelled_exc_class()
     leaves = list(_leaves(group))
     for leaf in leaves:
+        if isinstance(leaf, Interrupted):
+            _reraise(leaf.interrupt)
         if isinstance(leaf, KeyboardInterrupt | SystemExit):
             _reraise(leaf)
     errors = [leaf for leaf in leaves if not isinstance(leaf, cancelled)]

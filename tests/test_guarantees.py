@@ -709,6 +709,8 @@ async def test_cancel_in_fn(sample: Sample) -> None:
 @pytest.mark.parametrize("sample", cases("source_error"))
 @pytest.mark.parametrize("at_first_item", [False, True], ids=["mid-stream", "first"])
 async def test_source_error(sample: Sample, at_first_item: bool) -> None:
+    if sample.endless_output and not at_first_item:
+        pytest.skip("the error comes in stream order, after an output that never ends")
     error = Boom("source")
     items = sample.items[: 0 if at_first_item else sample.prefix]
     built = build(sample, src=raising(items, error), other=itertools.count(), push_end=error)

@@ -5,17 +5,29 @@ The tasks start on the first ``__anext__``, in one cancel scope inside the run's
 and the consumer drains their results from ``__anext__`` in its own task (never a generator
 yielding from inside the task group: PEP 789). ``aclose`` cancels the tasks and waits, shielded,
 until they have ended; a stage closed before it started closes what it owns at once.
+
+One way to end: when no result is left, :meth:`Background._end` raises the error the stage
+ended with (an upstream error, which takes the place of the end of the stream, after every
+result that came before it), or ends the iteration if the tasks ended by themselves, or raises
+:exc:`anyio.BrokenResourceError` if they were cancelled (a cancelled stage never ends as if
+normally).
+
+Closing what it owns (its upstream, inner streams, branches): on an ordinary close each gets
+:data:`~._chain.CLEANUP_GRACE` seconds for its async cleanup, shielded from the stage's own
+cancellation (:meth:`Background._close`); when the consumer was cancelled from outside, none.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, NoReturn
 
 import anyio
+from anyio.lowlevel import checkpoint
 
+from .._errors import escaped, in_task
 from .._types import U
-from ._chain import aclose_all
+from ._chain import aclose, aclose_all, cancelled_from_outside, close_in_grace
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -55,7 +67,8 @@ class Background(AsyncIterator[U], Generic[U]):
 
     :attr:`_finished` says the tasks have ended; :attr:`_complete` that they ended by
     themselves rather than by cancellation (a cancelled stage must never end as if normally);
-    :attr:`_ready` wakes the consumer.
+    :attr:`_error` is what the output ends with instead of its end; :attr:`_ready` wakes the
+    consumer.
     """
 
     def __init__(self, owned: list[AsyncIterator[Any]], stage: Stage, run: Run) -> None:
@@ -69,12 +82,39 @@ class Background(AsyncIterator[U], Generic[U]):
         self._started = False
         self._finished = False
         self._complete = False
+        self._error: BaseException | None = None
+        self._grace = False
+        """Whether what the stage owns is closed in grace (an ordinary close, see above)."""
 
     def _start(self) -> None:
         """Start the tasks, once."""
         if not self._started:
             self._started = True
-            self._run.task_group.start_soon(self._run_stage, name=f"streamkit {self._stage.name}")
+            self._run.task_group.start_soon(
+                in_task(self._run_stage), name=f"streamkit {self._stage.name}"
+            )
+
+    async def _end(self) -> NoReturn:
+        """End the output, once no result is left (see the module's docstring)."""
+        error, self._error = self._error, None
+        if error is not None:
+            self._complete = True  # raised once; after it the output is exhausted
+            raise escaped(error)
+        if self._complete:
+            raise StopAsyncIteration
+        # The tasks were cancelled before the input ran out. If that was an outside
+        # cancellation reaching this consumer too, it sees it here.
+        await checkpoint()
+        raise anyio.BrokenResourceError(
+            f"{self._stage.name} was cancelled before its output was complete"
+        )
+
+    async def _close(self, iterator: object) -> None:
+        """Close ``iterator``, which the stage owns: in grace after an ordinary close."""
+        if self._grace:
+            await close_in_grace(iterator)
+        else:
+            await aclose(iterator)
 
     async def aclose(self) -> None:
         """Stop the tasks (cancelling what they do) and close the upstream."""
@@ -83,6 +123,8 @@ class Background(AsyncIterator[U], Generic[U]):
             self._stopped.set()
             await aclose_all(self._owned)
             return
+        if not self._finished:
+            self._grace = not cancelled_from_outside()
         self._scope.cancel()
         # Shielded: the tasks are already cancelled, so this is prompt; without the shield a
         # cancelled caller would return while a task is still inside the upstream.

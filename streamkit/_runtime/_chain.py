@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -11,12 +13,52 @@ import anyio
 
 from .._types import T
 
+CLEANUP_GRACE = 2.0
+"""Seconds that a source, inner stream or branch gets for its async cleanup (the ``finally``
+of an async generator, say) when a task-running stage closes it on an ordinary exit: it is
+closed in a shielded scope with this deadline, so its cleanup may await, and a stuck cleanup
+cannot hang the exit. When the caller was cancelled from outside there is no grace: the
+cleanup runs cancelled, so the cancellation is honoured at once."""
+
+_IGNORED = "async generator ignored GeneratorExit"
+_reported: weakref.WeakSet[object] = weakref.WeakSet()
+"""Async generators whose :data:`_IGNORED` failure was raised once already."""
+
 
 async def aclose(iterator: object) -> None:
-    """``await iterator.aclose()`` if it has one (plain async iterators may not)."""
+    """``await iterator.aclose()`` if it has one (plain async iterators may not).
+
+    An async generator that catches ``GeneratorExit`` and yields again cannot be closed; that
+    is said clearly, once (the stages that would close it again say nothing more).
+    """
     close = getattr(iterator, "aclose", None)
-    if close is not None:
+    if close is None:
+        return
+    try:
         await close()
+    except RuntimeError as exc:
+        if str(exc) != _IGNORED:
+            raise
+        if iterator in _reported:
+            return
+        _reported.add(iterator)
+        raise RuntimeError(
+            f"{iterator!r} could not be closed: it caught GeneratorExit (or BaseException) "
+            "and went on yielding. An async generator must let GeneratorExit propagate: do "
+            "its cleanup in 'finally:' and do not yield after it"
+        ) from None
+
+
+def cancelled_from_outside() -> bool:
+    """Whether the calling code is being cancelled (its effective deadline has passed)."""
+    return anyio.current_effective_deadline() == -math.inf
+
+
+async def close_in_grace(iterator: object) -> None:
+    """Close ``iterator`` shielded for at most :data:`CLEANUP_GRACE` seconds, so its async
+    cleanup can run even though the task closing it is being cancelled by its own stage."""
+    with anyio.CancelScope(shield=True, deadline=anyio.current_time() + CLEANUP_GRACE):
+        await aclose(iterator)
 
 
 class Chain(Generic[T]):
@@ -61,8 +103,11 @@ async def close_while_failing(close: Callable[[], Awaitable[None]]) -> None:
 
 
 @asynccontextmanager
-async def closing(owned: object) -> AsyncGenerator[None]:
-    """Close ``owned`` (an async iterator or a :class:`Chain`) when the block ends.
+async def closing(
+    owned: object, close: Callable[[object], Awaitable[None]] = aclose
+) -> AsyncGenerator[None]:
+    """Close ``owned`` (an async iterator or a :class:`Chain`) with ``close`` when the block
+    ends.
 
     When the block fails, the close runs as :func:`close_while_failing` says, so the block's
     exception is the one that goes on.
@@ -70,6 +115,6 @@ async def closing(owned: object) -> AsyncGenerator[None]:
     try:
         yield
     except BaseException:
-        await close_while_failing(partial(aclose, owned))
+        await close_while_failing(partial(close, owned))
         raise
-    await aclose(owned)
+    await close(owned)

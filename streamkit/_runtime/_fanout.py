@@ -20,9 +20,11 @@ switch once per queueful, not once per item.
 Every branch is read by its own task, so a slow branch slows the pump (and with it the other
 branches) but can never deadlock it. A branch that ends early (a ``take``) gets no more items;
 once no branch takes items, the pump reads no more.
-The first failure (of the upstream, of ``choose`` or inside a branch) stops every task;
-results merged before it are delivered, then it is raised as the same object (a branch's
-failure with a note naming the branch).
+A failure of the upstream or of ``choose`` takes the place of the end of the input: each
+branch gets every item queued before it, then the failure (as the same object), and once every
+branch has ended the merged results are delivered, then the failure. A failure inside a branch
+stops every task; results merged before it are delivered, then it is raised as the same object,
+with a note naming the branch.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 import anyio
 
+from .._errors import in_task
 from .._types import Operator, T, U
 from ._background import Background, Wakeup
 from ._chain import closing
@@ -64,8 +67,13 @@ class BranchInput(AsyncIterator[T]):
     async def __anext__(self) -> T:
         queue = self.queue
         while not queue:
-            if self.closed or self._fanout.input_ended:
+            if self.closed:
                 raise StopAsyncIteration
+            if self._fanout.input_ended:
+                error = self._fanout.input_error
+                if error is None:
+                    raise StopAsyncIteration
+                raise error
             await self.filled.wait()
         item = queue.popleft()
         if len(queue) == self._refill_at:  # was full: the pump may be waiting
@@ -135,6 +143,9 @@ class Fanout(Background[U], Generic[T, U]):
     ) -> None:
         self.bound = buffer
         self.input_ended = False
+        self.input_error: Exception | None = None
+        """What the input ended with instead of its end: a failure of the upstream or of
+        ``choose``."""
         self.open_branches = len(branches)
         """Branches that still take items; the pump stops reading when none does."""
         self.room = Wakeup()
@@ -144,7 +155,6 @@ class Fanout(Background[U], Generic[T, U]):
         self._merged: deque[U] = deque()
         self._merged_bound = buffer * len(branches)
         self._merged_room = Wakeup()
-        self._error: Exception | None = None
         self.inputs: list[BranchInput[T]] = []
         self._outputs: list[AsyncIterator[U]] = []
         for name, branch in zip(names, branches, strict=True):
@@ -160,15 +170,7 @@ class Fanout(Background[U], Generic[T, U]):
         while not merged:
             self._start()
             if self._finished:
-                error, self._error = self._error, None
-                if error is not None:
-                    self._complete = True  # raised once; after it the stream is exhausted
-                    raise error
-                if not self._complete:
-                    raise anyio.BrokenResourceError(
-                        f"{self._stage.name} was cancelled before all its branches ended"
-                    )
-                raise StopAsyncIteration
+                await self._end()
             await self._ready.wait()
         if len(merged) == self._merged_bound:  # full: drains may be waiting
             self._merged_room.notify()
@@ -181,12 +183,15 @@ class Fanout(Background[U], Generic[T, U]):
 
     async def _run_tasks(self) -> None:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._pump)
+            tasks.start_soon(in_task(self._pump))
             async with anyio.create_task_group() as drains:
+                drain = in_task(self._drain)
                 for index, output in enumerate(self._outputs):
-                    drains.start_soon(self._drain, index, output)
+                    drains.start_soon(drain, index, output)
             # Every branch has ended: nobody needs more input.
             tasks.cancel_scope.cancel()
+        if self._error is None:
+            self._error = self.input_error
 
     async def _pump(self) -> None:
         source = self._source
@@ -195,7 +200,7 @@ class Fanout(Background[U], Generic[T, U]):
         choose = self._choose
         index = -1
         try:
-            async with closing(source):
+            async with closing(source, self._close):
                 async for item in source:
                     index += 1
                     if choose is None:
@@ -219,8 +224,10 @@ class Fanout(Background[U], Generic[T, U]):
                                 target.peak = held
                     if not self.open_branches:
                         break  # nobody takes more: read no item only to drop it
-        except Exception as exc:  # of the upstream or of ``choose``
-            self._fail(exc)
+        except Exception as exc:  # of the upstream or of ``choose``: the input's end
+            if self._scope.cancel_called:  # the stage is closing: nobody would see it
+                raise
+            self.input_error = exc
         finally:
             self.input_ended = True
             for target in inputs:
@@ -230,7 +237,7 @@ class Fanout(Background[U], Generic[T, U]):
         merged = self._merged
         bound = self._merged_bound
         try:
-            async with closing(output):
+            async with closing(output, self._close):
                 async for value in output:
                     while len(merged) >= bound:
                         await self._merged_room.wait()
@@ -239,6 +246,8 @@ class Fanout(Background[U], Generic[T, U]):
                     if was_empty:  # the consumer may be waiting
                         self._ready.notify()
         except Exception as exc:
+            if exc is self.input_error:  # the branch ended with its input
+                return
             exc.add_note(f"streamkit: raised in branch {self._names[index]} of {self._stage.name}")
             self._fail(exc)
         finally:

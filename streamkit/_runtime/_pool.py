@@ -13,7 +13,9 @@ Bounds: at most ``concurrency`` calls run; at most ``window`` inputs are held (p
 yet emitted). The job applies the operator's error policy itself, so an exception that reaches
 the pool is final: it is stored in order like a result, no new input is pulled, and it is
 raised to the consumer when its turn comes, with a note counting any other calls that failed
-before the stage stopped.
+before the stage stopped. An error of the upstream takes the place of its end: no input is
+pulled after it, the calls already started finish, their results are delivered, and then it
+is raised (:meth:`~._background.Background._end`), ordered or not.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
+from .._errors import escaped, in_task
 from .._types import T, U
 from ._background import Background, Wakeup
-from ._chain import aclose, closing
+from ._chain import closing
 from ._reorder import ReorderBuffer
 
 if TYPE_CHECKING:
@@ -89,6 +92,7 @@ class WorkerPool(Background[U], Generic[T, U]):
         """Failed calls (index, exception): bounded, as no input starts after the first."""
         self._raised: BaseException | None = None
         """The first failure raised to the consumer."""
+        self._worker = in_task(self._work)
         stage.pool = self
 
     @property
@@ -106,7 +110,7 @@ class WorkerPool(Background[U], Generic[T, U]):
         self._room.notify()
         if isinstance(result, _Failed):
             self._raised = self._raised or result.error
-            raise result.error
+            raise escaped(result.error)
         self.emitted += 1
         return result
 
@@ -115,14 +119,7 @@ class WorkerPool(Background[U], Generic[T, U]):
         self._start()
         while not self.buffer.ready:
             if self._finished:
-                if self._complete:
-                    raise StopAsyncIteration
-                # The workers were cancelled before the input ran out: never a normal end. If
-                # that was an outside cancellation reaching this consumer too, it sees it here.
-                await checkpoint()
-                raise anyio.BrokenResourceError(
-                    f"{self._stage.name} was cancelled before all its results were ready"
-                )
+                await self._end()
             await self._ready.wait()
 
     async def aclose(self) -> None:
@@ -152,9 +149,9 @@ class WorkerPool(Background[U], Generic[T, U]):
         )
 
     async def _run_tasks(self) -> None:
-        async with closing(self._source), anyio.create_task_group() as workers:
+        async with closing(self._source, self._close), anyio.create_task_group() as workers:
             self._unstarted = self._workers - 1
-            workers.start_soon(self._work, workers)
+            workers.start_soon(self._worker, workers)
 
     async def _work(self, workers: TaskGroup) -> None:
         buffer = self.buffer
@@ -171,12 +168,18 @@ class WorkerPool(Background[U], Generic[T, U]):
             except StopAsyncIteration:
                 self._no_more_input = True
                 return
+            except Exception as exc:  # raised after the results before it (see above)
+                if self._scope.cancel_called:  # the stage is closing: nobody would see it
+                    raise
+                self._error = exc
+                self._no_more_input = True
+                return
             finally:
                 self._pulling = False
                 self._pulled.notify()
             if self._unstarted:  # the next worker pulls while this one calls the job
                 self._unstarted -= 1
-                workers.start_soon(self._work, workers)
+                workers.start_soon(self._worker, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
             if self.limiter is not None:
@@ -215,7 +218,7 @@ class WorkerPool(Background[U], Generic[T, U]):
                         if buffer.put(index, value):
                             ready.notify()
                 finally:
-                    await aclose(iterator)
+                    await self._close(iterator)
             else:
                 countdown = PUT_CHECKPOINT_EVERY
                 for value in produced:

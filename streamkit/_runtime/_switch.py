@@ -7,9 +7,11 @@ bounded queue that the consumer drains from :meth:`Switch.__anext__` in its own 
 :class:`~._pool.WorkerPool`'s results do.
 
 Bounds: at most ``size`` items are queued; an inner task waits while the queue is full. Items
-queued before a switch are still delivered (they were produced before the new input came). A
-failure of ``open_inner`` or of an inner stream is queued after them, beyond the bound, and
-stops the switch: the upstream is no longer read.
+queued before a switch are still delivered (they were produced before the new input came), and
+a switched-out inner stream gets :data:`~._chain.CLEANUP_GRACE` seconds for its async cleanup.
+A failure of ``open_inner`` or of an inner stream stops the switch: the upstream is no longer
+read, and the failure is raised after the items queued before it. A failure of the upstream
+takes the place of its end: the last inner stream is read to its end, then it is raised.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Generic
 
 import anyio
-from outcome import Error, Outcome, Value
 
+from .._errors import in_task
 from .._types import T, U
 from ._background import Background, Wakeup
-from ._chain import aclose, closing
+from ._chain import close_in_grace, closing
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -46,10 +48,11 @@ class Switch(Background[U], Generic[T, U]):
         size: int,
     ) -> None:
         super().__init__([source], stage, run)
-        self._queue: deque[Outcome[U]] = deque()
+        self._queue: deque[U] = deque()
         self._size = size
         self._source = source
         self._open_inner = open_inner
+        self._follower = in_task(self._follow)
         self._room = Wakeup()
         self._inner_scope: anyio.CancelScope | None = None
         self._inner_ended = anyio.Event()
@@ -59,21 +62,26 @@ class Switch(Background[U], Generic[T, U]):
         while not queue:
             self._start()
             if self._finished:
-                raise StopAsyncIteration
+                await self._end()
             await self._ready.wait()
         result = queue.popleft()
         self._room.notify()
-        return result.unwrap()
+        return result
 
     async def _run_tasks(self) -> None:
-        async with closing(self._source), anyio.create_task_group() as inner_tasks:
+        async with closing(self._source, self._close), anyio.create_task_group() as inner_tasks:
             index = -1
-            async for item in self._source:
-                index += 1
-                await self._stop_inner()
-                scope = self._inner_scope = anyio.CancelScope()
-                ended = self._inner_ended = anyio.Event()
-                inner_tasks.start_soon(self._follow, item, index, scope, ended)
+            try:
+                async for item in self._source:
+                    index += 1
+                    await self._stop_inner()
+                    scope = self._inner_scope = anyio.CancelScope()
+                    ended = self._inner_ended = anyio.Event()
+                    inner_tasks.start_soon(self._follower, item, index, scope, ended)
+            except Exception as exc:  # the upstream's: raised once the last inner has ended
+                if self._scope.cancel_called:  # the stage is closing: nobody would see it
+                    raise
+                self._error = exc
 
     async def _stop_inner(self) -> None:
         if self._inner_scope is not None:
@@ -91,13 +99,17 @@ class Switch(Background[U], Generic[T, U]):
                         async for value in inner:
                             while len(self._queue) >= self._size:
                                 await self._room.wait()
-                            self._queue.append(Value(value))
+                            self._queue.append(value)
                             self._ready.notify()
                     finally:
-                        await aclose(inner)
+                        if scope.cancel_called and not self._scope.cancel_called:
+                            await close_in_grace(inner)  # switched out: an ordinary close
+                        else:
+                            await self._close(inner)
                 except Exception as exc:
                     self._stage.failed(exc, index, item)
-                    self._queue.append(Error(exc))
+                    if self._error is None:
+                        self._error = exc
                     self._ready.notify()
                     self._scope.cancel()
         finally:

@@ -17,6 +17,8 @@ from ._errors import Skip as Skip
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
 from ._hooks import Hooks as Hooks
+from ._ledger import Ledger as Ledger
+from ._ledger import LedgerError as LedgerError
 from ._observe import PipelineStatistics as PipelineStatistics
 from ._observe import StageStatistics as StageStatistics
 from ._operator import Pipe as Pipe
@@ -94,6 +96,8 @@ __all__ = (
     "Failures",
     "FlattenOperator",
     "Hooks",
+    "Ledger",
+    "LedgerError",
     "Operator",
     "OrDefaultOperator",
     "PairwiseOperator",

@@ -87,6 +87,8 @@ class PipelineStatistics:
     """Seconds since the run started (until it ended, for a finished run)."""
     finished: bool
     """Whether the run has ended."""
+    paused: bool = False
+    """Whether :meth:`Pipeline.pause` holds the source."""
 
     @property
     def skipped(self) -> int:
@@ -149,7 +151,7 @@ class PipelineStatistics:
             "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in _cells(stage)) + "</tr>"
             for stage in self.stages
         )
-        state = "finished" if self.finished else "running"
+        state = "finished" if self.finished else "paused" if self.paused else "running"
         return (
             "<table><thead><tr>"
             + "".join(f"<th>{name}</th>" for name in columns.split())

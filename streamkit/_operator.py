@@ -7,6 +7,8 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
+import anyio
+
 from ._diagram import Node
 from ._options import (
     OnError,
@@ -25,6 +27,9 @@ from ._runtime._rate import RateLimiter, paced
 from ._runtime._run import Run, current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
+
+LIMITER_WINDOW = 256
+"""With ``concurrency=CapacityLimiter``: the default window, and so the most calls at once."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
@@ -136,7 +141,7 @@ def per_item(
     sequential: Sequential[T, U],
     make_job: MakeJob[T, U],
     *,
-    concurrency: int,
+    concurrency: int | anyio.CapacityLimiter,
     ordered: bool,
     window: int | None,
     on_error: object,
@@ -156,12 +161,19 @@ def per_item(
     most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
     paced: they belong to the call whose input was released.
     """
+    limiter: anyio.CapacityLimiter | None = None
+    if isinstance(concurrency, anyio.CapacityLimiter):
+        # A live limit: the pool starts ``window`` workers, each call holds one of its tokens.
+        limiter = concurrency
+        size = check_window(window, 1) if window is not None else LIMITER_WINDOW
+        concurrency = size
+    else:
+        check_int("concurrency", concurrency, minimum=1)
+        size = check_window(window, concurrency)
     if executor is not None:
         fn = offloaded(fn, executor, concurrency=concurrency)
-    check_int("concurrency", concurrency, minimum=1)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
-    size = check_window(window, concurrency)
     policy = check_on_error(on_error)
     seconds = check_timeout(timeout)
     retries = check_retry(retry)
@@ -173,15 +185,24 @@ def per_item(
         if isinstance(fn, InThread):
             stage.threads = fn.slots.current()
         call = guard(fn, stage, timeout=seconds, retry=retries)
-        if concurrency == 1:  # fn itself unless guarded: the hot path stays as it is
+        if concurrency == 1 and limiter is None:  # fn itself unless guarded: the hot path
             return sequential(source, in_order(call) if guarded else fn, stage)
         job = make_job(call, stage)
-        return start_pool(source, job, stage, concurrency=concurrency, ordered=ordered, window=size)
+        return start_pool(
+            source,
+            job,
+            stage,
+            concurrency=concurrency,
+            ordered=ordered,
+            window=size,
+            limiter=limiter,
+        )
 
+    limit = "limiter" if limiter is not None else f"concurrency {concurrency}"
     details = (
         ()
-        if concurrency == 1
-        else (f"concurrency {concurrency}", f"window {size}") + (() if ordered else ("unordered",))
+        if concurrency == 1 and limiter is None
+        else (limit, f"window {size}") + (() if ordered else ("unordered",))
     )
     if seconds is not None:
         details += (f"timeout {seconds} s",)
@@ -207,6 +228,7 @@ def start_pool(
     concurrency: int,
     ordered: bool,
     window: int,
+    limiter: anyio.CapacityLimiter | None = None,
 ) -> WorkerPool[T, U]:
     """A worker pool in the current run's task group; an error outside of any pipeline."""
     return WorkerPool(
@@ -217,6 +239,7 @@ def start_pool(
         concurrency=concurrency,
         ordered=ordered,
         window=window,
+        limiter=limiter,
     )
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
 from functools import partial
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from anyio.lowlevel import checkpoint
 
 from ._errors import StreamConsumedError
 from ._runtime._chain import Chain, aclose, aclose_all, close_while_failing
 from ._types import T
+
+if TYPE_CHECKING:
+    from ._gate import Gate
 
 CHECKPOINT_EVERY = 256
 """A synchronous source yields to the event loop at its first item and then every this many
@@ -31,18 +34,21 @@ class Source(ABC, Generic[T]):
         """Close what this source owns without reading it (an input a stream never reached):
         a one-shot source's iterator. Re-iterable sources own nothing."""
 
-    def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
+    def _build_into(self, parts: list[AsyncIterator[Any]], gate: Gate | None = None) -> None:
         """Append the iterators of a fresh iteration to ``parts``, source first, each as soon
-        as it is made, so that what was made can be closed if building fails midway."""
+        as it is made, so that what was made can be closed if building fails midway; the
+        source's items pass through ``gate`` (``Pipeline.pause()`` and ``stop_intake()``)."""
         parts.extend(self._open().parts)
+        if gate is not None:
+            parts.append(gate.wrap(parts[-1]))
 
 
-async def open_chain(source: Source[T]) -> Chain[T]:
+async def open_chain(source: Source[T], gate: Gate | None = None) -> Chain[T]:
     """A fresh iteration of ``source``; if building it fails (an operator raises, or returns
     something that is not an async iterator), what was already made is closed first."""
     parts: list[AsyncIterator[Any]] = []
     try:
-        source._build_into(parts)  # pyright: ignore[reportPrivateUsage]
+        source._build_into(parts, gate)  # pyright: ignore[reportPrivateUsage]
     except BaseException:
         await close_while_failing(partial(aclose_all, parts))
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
 
@@ -11,6 +12,7 @@ import anyio
 
 from ._diagram import Drawable, Node, to_mermaid
 from ._errors import EmptyStreamError, user_stop
+from ._gate import Gate
 from ._hooks import HookList, Hooks, observed
 from ._observe import PipelineStatistics
 from ._operator import Pipe, check_operator, describe_operator
@@ -144,8 +146,8 @@ class Stream(Source[T]):
     async def _discard(self) -> None:
         await self._source._discard()  # pyright: ignore[reportPrivateUsage]
 
-    def _build_into(self, parts: list[AsyncIterator[Any]]) -> None:
-        self._source._build_into(parts)  # pyright: ignore[reportPrivateUsage]
+    def _build_into(self, parts: list[AsyncIterator[Any]], gate: Gate | None = None) -> None:
+        self._source._build_into(parts, gate)  # pyright: ignore[reportPrivateUsage]
         run = current_run()
         observing = run is not None and run.hooks is not None
         for operator in self._operators:
@@ -218,7 +220,8 @@ class Stream(Source[T]):
                 async for page in pages:
                     print(page)
         """
-        return _Opened(_open_pipeline(self._run_raw(hooks, progress)))
+        gate = Gate()
+        return _Opened(_open_pipeline(self._run_raw(hooks, progress, gate), gate))
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
@@ -345,7 +348,7 @@ class Stream(Source[T]):
         return _Opened(self._run_raw(hooks, progress))
 
     def _run_raw(
-        self, hooks: Hooks | None, progress: bool
+        self, hooks: Hooks | None, progress: bool, gate: Gate | None = None
     ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
         if hooks is not None and not isinstance(hooks, Hooks):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"hooks must be a streamkit.Hooks instance or None, got {hooks!r}")
@@ -357,8 +360,8 @@ class Stream(Source[T]):
             bars = StageBars()
             hooks = bars if hooks is None else HookList((hooks, bars))
         if hooks is None:
-            return running(self)
-        return running(self, hooks, repr(self))
+            return running(self, gate=gate)
+        return running(self, hooks, repr(self), gate)
 
     def _default(self, value: T, consumer: str) -> T:
         if value is _MISSING:
@@ -376,12 +379,39 @@ class Pipeline(Generic[T]):
     Iterate it with ``async for``, or call :meth:`receive` as on an anyio receive stream.
     """
 
-    __slots__ = ("_closed", "_output", "_run")
+    __slots__ = ("_closed", "_gate", "_output", "_run")
 
-    def __init__(self, run: Run, output: AsyncIterator[T]) -> None:
+    def __init__(self, run: Run, output: AsyncIterator[T], gate: Gate | None = None) -> None:
         self._run = run
         self._output = output
         self._closed = False
+        self._gate = gate or Gate()
+
+    def stop_intake(self) -> None:
+        """Pull no more from the source and close it; what was already pulled is finished and
+        delivered, then the iteration ends normally (the SIGTERM path).
+
+        Example::
+
+            async with stream(jobs).pipe(map_(run)).open() as results:
+                async for result in results:
+                    if shutting_down:
+                        results.stop_intake()
+        """
+        self._gate.stop()
+
+    def pause(self) -> None:
+        """Pull no new source item until :meth:`resume` (work in flight goes on)."""
+        self._gate.pause()
+
+    def resume(self) -> None:
+        """Pull from the source again after :meth:`pause`."""
+        self._gate.resume()
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` holds the source."""
+        return self._gate.paused and not self._gate.stopped
 
     def __aiter__(self) -> Pipeline[T]:
         return self
@@ -421,7 +451,7 @@ class Pipeline(Generic[T]):
                     ...
             print(pages.statistics().bottleneck_hint())
         """
-        return self._run.statistics()
+        return replace(self._run.statistics(), paused=self.paused)
 
     def _repr_html_(self) -> str:
         return self.statistics()._repr_html_()  # pyright: ignore[reportPrivateUsage]
@@ -469,9 +499,10 @@ class _Opened(AbstractAsyncContextManager[V]):
 @asynccontextmanager
 async def _open_pipeline(
     runner: AbstractAsyncContextManager[tuple[Run, Chain[T]]],
+    gate: Gate,
 ) -> AsyncGenerator[Pipeline[T]]:
     async with runner as (run, chain):
-        pipeline = Pipeline(run, chain.output)
+        pipeline = Pipeline(run, chain.output, gate)
         try:
             yield pipeline
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -98,6 +99,13 @@ EXPECTED = {
         "file-00.txt: 400 words, 3 distinct, top 'batch', 03bec730c194",
         "file-11.txt: 1500 words, 8 distinct, top 'batch', 47aad498bea5",
     ],
+    "resumable.py": [
+        "first run stopped: the model choked on prompt-25",
+        "recorded after the crash: 25",
+        "second run evaluated 15 prompts",
+        "all 40 done: True",
+    ],
+    "graceful_stop.py": ["ready", "got SIGTERM: stopping intake", "stopped cleanly after"],
     "notebook.ipynb": [
         "stream(range(0, 40)) | map_(fetch, concurrency=4) | filter_(is_long)",
         "22 long pages out of 40",
@@ -129,13 +137,32 @@ def test_example(name: str, backend: str) -> None:
         command += ["--backend", backend]
     # This checkout's streamkit, whichever one is installed.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert CHILD_WATCHER_RACE.sub("", result.stderr) == ""
+    if name in SIGNALLED:
+        stdout, stderr, returncode = run_and_signal(command, env)
+    else:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT, env=env, check=False
+        )
+        stdout, stderr, returncode = result.stdout, result.stderr, result.returncode
+    assert returncode == 0, stderr
+    assert CHILD_WATCHER_RACE.sub("", stderr) == ""
     for fragment in EXPECTED[name]:
-        assert fragment in result.stdout
+        assert fragment in stdout
+
+
+SIGNALLED = {"graceful_stop.py"}
+"""Examples that run until a signal: the test sends SIGTERM once they print ``ready``."""
+
+
+def run_and_signal(command: list[str], env: dict[str, str]) -> tuple[str, str, int]:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    ) as process:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+        return first + stdout, stderr, process.returncode
 
 
 def test_readme_shows_hello_example() -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import anyio
+
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Retry
@@ -22,7 +24,7 @@ from ._each import Then, each, results_job
 def filter_(
     pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, cast, overload
 
+import anyio
 from anyio.lowlevel import checkpoint
 
 from .._awaitable import awaitable
@@ -29,7 +30,7 @@ from ._each import Then, accumulate, each, results_job, settle
 def map_(
     fn: Callable[[T], Awaitable[U]],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
@@ -42,7 +43,7 @@ def map_(
 def map_(
     fn: Callable[[T], U],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
@@ -55,7 +56,7 @@ def map_(
 def map_(
     fn: Callable[[Any], Any],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
@@ -117,7 +118,7 @@ def map_(
 def flat_map(
     fn: Callable[[T], Awaitable[AnyIterable[U]]],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
@@ -130,7 +131,7 @@ def flat_map(
 def flat_map(
     fn: Callable[[T], AnyIterable[U]],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",
@@ -143,7 +144,7 @@ def flat_map(
 def flat_map(
     fn: Callable[[Any], Any],
     *,
-    concurrency: int = 1,
+    concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
     window: int | None = None,
     on_error: OnError = "raise",

@@ -69,11 +69,14 @@ class WorkerPool(Background[U], Generic[T, U]):
         concurrency: int,
         ordered: bool,
         window: int,
+        limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
         super().__init__([source], stage, run)
         self._source = source
         self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
-        self.concurrency = concurrency
+        self._workers = concurrency
+        self.limiter = limiter
+        """With a limiter, ``concurrency`` workers are started and each call holds a token."""
         self.in_flight = 0
         self.peak_held = 0
         self.emitted = 0
@@ -91,6 +94,13 @@ class WorkerPool(Background[U], Generic[T, U]):
         """The first failure raised to the consumer."""
         self._worker = in_task(self._work)
         stage.pool = self
+
+    @property
+    def concurrency(self) -> int:
+        """The limit in force: the limiter's tokens (at most the workers), else the workers."""
+        if self.limiter is None:
+            return self._workers
+        return int(min(self.limiter.total_tokens, self._workers))
 
     async def __anext__(self) -> U:
         buffer = self.buffer
@@ -140,7 +150,7 @@ class WorkerPool(Background[U], Generic[T, U]):
 
     async def _run_tasks(self) -> None:
         async with closing(self._source, self._close), anyio.create_task_group() as workers:
-            self._unstarted = self.concurrency - 1
+            self._unstarted = self._workers - 1
             workers.start_soon(self._worker, workers)
 
     async def _work(self, workers: TaskGroup) -> None:
@@ -172,6 +182,8 @@ class WorkerPool(Background[U], Generic[T, U]):
                 workers.start_soon(self._worker, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
+            if self.limiter is not None:
+                await self.limiter.acquire()
             self.in_flight += 1
             started = perf_counter()
             try:
@@ -179,6 +191,8 @@ class WorkerPool(Background[U], Generic[T, U]):
             finally:
                 self.in_flight -= 1
                 self.busy_time += perf_counter() - started
+                if self.limiter is not None:
+                    self.limiter.release()
             # Only a call that completed finishes its input: a cancelled one leaves its slot
             # open, so ordered output stops there instead of skipping the item.
             buffer.finish(index)

@@ -25,6 +25,7 @@ from ._chain import Chain, closing
 from ._stage import Stage
 
 if TYPE_CHECKING:
+    from .._gate import Gate
     from .._hooks import Hooks
     from .._observe import PipelineStatistics
 
@@ -96,7 +97,10 @@ def unlisted_stages() -> Generator[None]:
 
 @asynccontextmanager
 async def running(
-    source: Source[T], hooks: Hooks | None = None, label: str = "pipeline"
+    source: Source[T],
+    hooks: Hooks | None = None,
+    label: str = "pipeline",
+    gate: Gate | None = None,
 ) -> AsyncGenerator[tuple[Run, Chain[T]]]:
     """Build ``source`` inside a fresh task group and hand its chain to the caller.
 
@@ -112,7 +116,7 @@ async def running(
                 run = Run(task_group, hooks)
                 token = _current_run.set(run)
                 try:
-                    chain = await open_chain(source)
+                    chain = await open_chain(source, gate)
                     async with closing(chain):
                         yield run, chain
                 finally:

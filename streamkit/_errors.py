@@ -20,7 +20,7 @@ import reprlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import anyio
 
@@ -58,7 +58,7 @@ SKIP: Final = Skip.SKIP
 class Failure:
     """One failed input, as recorded by :class:`Failures`."""
 
-    item: Any
+    item: object
     """The input whose call failed (for a map over batches, the whole batch)."""
     error: Exception
     """The exception, with the note naming the operator and the item index."""

@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple
 T = TypeVar("T")
 U = TypeVar("U")
 V = TypeVar("V")
+D = TypeVar("D")
 R = TypeVar("R")
 T1 = TypeVar("T1")
 T2 = TypeVar("T2")

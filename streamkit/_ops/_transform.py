@@ -59,7 +59,7 @@ else:
 
     @labelled
     def map_(
-        fn: Callable[[T], Awaitable[U]] | Callable[[T], U],
+        fn: Callable[[T], U] | Callable[[T], Awaitable[U]],
         *,
         concurrency: int = 1,
         ordered: bool = True,

@@ -60,7 +60,7 @@ SKIP: Final = Skip.SKIP
 class Failure:
     """One failed input, as recorded by :class:`Failures`."""
 
-    item: Any
+    item: object
     """The input whose call failed (for a map over batches, the whole batch)."""
     error: Exception
     """The exception, with the note naming the operator and the item index."""

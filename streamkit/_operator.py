@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 import anyio
 
@@ -39,7 +39,7 @@ MakeJob = Callable[[Call, Stage], Job[T, U]]
 """The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
 
-class StreamOperator(Generic[T, U]):
+class StreamOperator(Operator[T, U]):
     """A streamkit operator: call it on an async iterable to get the transformed iterator.
 
     Within a pipeline each call registers a stage with the run, which names the operator in
@@ -254,7 +254,7 @@ def require_run(stage: Stage) -> Run:
     return run
 
 
-class Pipe(Generic[T, U]):
+class Pipe(Operator[T, U]):
     """Several operators composed into one; made by :func:`pipe`."""
 
     __slots__ = ("operators",)
@@ -320,7 +320,18 @@ def pipe(
     /,
 ) -> Pipe[T, T7]: ...
 @overload
-def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]: ...
+def pipe(  # more than 7: typed Any, on purpose (the overloads above stop at 7)
+    op1: Operator[Any, Any],
+    op2: Operator[Any, Any],
+    op3: Operator[Any, Any],
+    op4: Operator[Any, Any],
+    op5: Operator[Any, Any],
+    op6: Operator[Any, Any],
+    op7: Operator[Any, Any],
+    op8: Operator[Any, Any],
+    /,
+    *more: Operator[Any, Any],
+) -> Pipe[Any, Any]: ...
 def pipe(*operators: Operator[Any, Any]) -> Pipe[Any, Any]:
     """Compose operators into one reusable operator.
 

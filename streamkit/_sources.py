@@ -15,7 +15,7 @@ from ._options import check_int, check_seconds
 from ._push import Overflow, PushSource
 from ._source import IteratorSource, as_source, sync_items
 from ._stream import Pipeline, Stream
-from ._types import T1, T2, T3, T4, T5, T6, T7, AnyIterable, Operator, T
+from ._types import T1, T2, T3, T4, T5, T6, T7, AnyIterable, Operator, T, V
 
 
 class StreamFactory:
@@ -108,7 +108,7 @@ class StreamFactory:
         return _fresh(f"stream.interval({seconds})", lambda: _ticks(period))
 
     @staticmethod
-    def push(size: int, *, overflow: Overflow = "wait") -> PushSource[Any]:
+    def push(size: int, *, overflow: Overflow = "wait") -> PushSource[V]:  # pyright: ignore[reportInvalidTypeVarUse]
         """A stream that producers push items into, for code that calls a function per item
         (callbacks, other tasks, threads) rather than being iterated.
 
@@ -316,8 +316,18 @@ def open_pipeline(
     /,
 ) -> AbstractAsyncContextManager[Pipeline[T7]]: ...
 @overload
-def open_pipeline(
-    source: Stream[Any] | AnyIterable[Any], /, *operators: Operator[Any, Any]
+def open_pipeline(  # more than 7: typed Any, on purpose (the overloads above stop at 7)
+    source: Stream[Any] | AnyIterable[Any],
+    op1: Operator[Any, Any],
+    op2: Operator[Any, Any],
+    op3: Operator[Any, Any],
+    op4: Operator[Any, Any],
+    op5: Operator[Any, Any],
+    op6: Operator[Any, Any],
+    op7: Operator[Any, Any],
+    op8: Operator[Any, Any],
+    /,
+    *more: Operator[Any, Any],
 ) -> AbstractAsyncContextManager[Pipeline[Any]]: ...
 def open_pipeline(
     source: Stream[Any] | AnyIterable[Any], /, *operators: Operator[Any, Any]

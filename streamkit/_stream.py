@@ -23,7 +23,7 @@ from ._runtime._run import Run, current_run, running
 from ._runtime._stage import Stage
 from ._source import Source
 from ._types import MISSING as _MISSING
-from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, R, T, U, V
+from ._types import T1, T2, T3, T4, T5, T6, T7, D, Operator, R, T, U, V
 
 _ITERATION_HINT = (
     "a Stream is a lazy description and cannot be iterated directly, because its stages run in "
@@ -113,7 +113,21 @@ class Stream(Source[T]):
         /,
     ) -> Stream[T7]: ...
     @overload
-    def pipe(self, *operators: Operator[Any, Any]) -> Stream[Any]: ...
+    def pipe(self, /) -> Stream[T]: ...
+    @overload
+    def pipe(  # more than 7: typed Any, on purpose (the overloads above stop at 7)
+        self,
+        op1: Operator[Any, Any],
+        op2: Operator[Any, Any],
+        op3: Operator[Any, Any],
+        op4: Operator[Any, Any],
+        op5: Operator[Any, Any],
+        op6: Operator[Any, Any],
+        op7: Operator[Any, Any],
+        op8: Operator[Any, Any],
+        /,
+        *more: Operator[Any, Any],
+    ) -> Stream[Any]: ...
     def pipe(self, *operators: Operator[Any, Any]) -> Stream[Any]:
         """A new stream with ``operators`` applied after this one's; this one is unchanged.
 
@@ -244,9 +258,15 @@ class Stream(Source[T]):
         async with self._running(hooks, progress) as (_, chain):
             return [item async for item in chain.output]
 
+    @overload
+    async def first(self, *, hooks: Hooks | None = None, progress: bool = False) -> T: ...
+    @overload
     async def first(
-        self, default: T = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
-    ) -> T:
+        self, default: D, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> T | D: ...
+    async def first(
+        self, default: Any = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> Any:
         """The first item (then the pipeline stops), or ``default`` if there is none.
 
         Raises:
@@ -257,9 +277,15 @@ class Stream(Source[T]):
                 return item
         return self._default(default, "first")
 
+    @overload
+    async def last(self, *, hooks: Hooks | None = None, progress: bool = False) -> T: ...
+    @overload
     async def last(
-        self, default: T = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
-    ) -> T:
+        self, default: D, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> T | D: ...
+    async def last(
+        self, default: Any = _MISSING, *, hooks: Hooks | None = None, progress: bool = False
+    ) -> Any:
         """The last item, or ``default`` if there is none.
 
         Raises:

@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar, TypeVarTuple
 T = TypeVar("T")
 U = TypeVar("U")
 V = TypeVar("V")
+D = TypeVar("D")
 R = TypeVar("R")
 T1 = TypeVar("T1")
 T2 = TypeVar("T2")
@@ -107,3 +108,12 @@ class ZipOperator(Protocol[*Ts]):
     (:func:`zip_`, :func:`zip_latest`)."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[tuple[T, *Ts]]: ...
+
+
+MYPY = False
+"""True for mypy only (mypy treats any name ``MYPY`` as always true; pyright and the runtime read
+it as False). Factories whose function may be sync or async declare two overloads for mypy under
+``if MYPY:`` and one signature with a union for pyright and the runtime: mypy needs the overloads
+to tell ``Awaitable[U]`` from ``U``, while pyright infers a lambda's parameter from the stream only
+through a single signature (with overloads it picks the ``Awaitable`` one before it knows the
+lambda's parameter type)."""

@@ -32,6 +32,7 @@ from .._runtime._chain import aclose
 from .._runtime._stage import Stage
 from .._types import MISSING as _MISSING
 from .._types import (
+    MYPY,
     OrDefaultOperator,
     PairwiseOperator,
     R,
@@ -85,63 +86,76 @@ def _check_key(key: object) -> None:
 # -- grouping -------------------------------------------------------------------------------
 
 
-@overload
-def group_by(
-    key: Callable[[T], Awaitable[U]], *, max_size: int | None = None, max_groups: int | None = None
-) -> StreamOperator[T, tuple[U, list[T]]]: ...
-@overload
-def group_by(
-    key: Callable[[T], U], *, max_size: int | None = None, max_groups: int | None = None
-) -> StreamOperator[T, tuple[U, list[T]]]: ...
-@labelled
-def group_by(
-    key: Callable[[Any], Any], *, max_size: int | None = None, max_groups: int | None = None
-) -> StreamOperator[Any, Any]:
-    """Group items by ``key(item)`` (sync or async; hashable) into ``(key, items)`` pairs.
+if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
-    Without options this must see the whole stream: it holds every item until the stream ends,
-    then emits one group per key, in the order each key first appeared. To use it on an endless
-    stream, bound it:
+    @overload
+    def group_by(
+        key: Callable[[T], Awaitable[U]],
+        *,
+        max_size: int | None = None,
+        max_groups: int | None = None,
+    ) -> StreamOperator[T, tuple[U, list[T]]]: ...
+    @overload
+    def group_by(
+        key: Callable[[T], U], *, max_size: int | None = None, max_groups: int | None = None
+    ) -> StreamOperator[T, tuple[U, list[T]]]: ...
+    def group_by(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    - ``max_size=n``: a group is emitted as soon as it has ``n`` items; a later item with
-      the same key starts a new group.
-    - ``max_groups=m``: when an item with a new key arrives while ``m`` groups are held, the
-      oldest group (the one whose first item came earliest) is emitted first.
+else:
 
-    With both, at most ``max_groups * max_size`` items are held. Groups still held when the
-    stream ends are emitted in the order their first item came. A key may then be in several
-    groups; each group's items are in stream order.
+    @labelled
+    def group_by(
+        key: Callable[[T], Awaitable[U]] | Callable[[T], U],
+        *,
+        max_size: int | None = None,
+        max_groups: int | None = None,
+    ) -> StreamOperator[T, tuple[U, list[T]]]:
+        """Group items by ``key(item)`` (sync or async; hashable) into ``(key, items)`` pairs.
 
-    Example::
+        Without options this must see the whole stream: it holds every item until the stream ends,
+        then emits one group per key, in the order each key first appeared. To use it on an endless
+        stream, bound it:
 
-        groups = await stream(["ab", "c", "de"]).pipe(group_by(len)).collect()
-        assert groups == [(2, ["ab", "de"]), (1, ["c"])]
-    """
-    check_callable("key", key)
-    size = check_optional_int("max_size", max_size, minimum=1)
-    most = check_optional_int("max_groups", max_groups, minimum=1)
+        - ``max_size=n``: a group is emitted as soon as it has ``n`` items; a later item with
+          the same key starts a new group.
+        - ``max_groups=m``: when an item with a new key arrives while ``m`` groups are held, the
+          oldest group (the one whose first item came earliest) is emitted first.
 
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        pairs = _keyed(source, key, stage, hashed=True)
-        try:
-            groups: dict[Any, list[Any]] = {}
-            async for k, item in pairs:
-                group = groups.get(k)
-                if group is None:
-                    if len(groups) == most:
-                        oldest = next(iter(groups))
-                        yield oldest, groups.pop(oldest)
-                    group = groups[k] = []
-                group.append(item)
-                if len(group) == size:
-                    del groups[k]
+        With both, at most ``max_groups * max_size`` items are held. Groups still held when the
+        stream ends are emitted in the order their first item came. A key may then be in several
+        groups; each group's items are in stream order.
+
+        Example::
+
+            groups = await stream(["ab", "c", "de"]).pipe(group_by(len)).collect()
+            assert groups == [(2, ["ab", "de"]), (1, ["c"])]
+        """
+        check_callable("key", key)
+        size = check_optional_int("max_size", max_size, minimum=1)
+        most = check_optional_int("max_groups", max_groups, minimum=1)
+
+        async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+            pairs = _keyed(source, key, stage, hashed=True)
+            try:
+                groups: dict[Any, list[Any]] = {}
+                async for k, item in pairs:
+                    group = groups.get(k)
+                    if group is None:
+                        if len(groups) == most:
+                            oldest = next(iter(groups))
+                            yield oldest, groups.pop(oldest)
+                        group = groups[k] = []
+                    group.append(item)
+                    if len(group) == size:
+                        del groups[k]
+                        yield k, group
+                for k, group in groups.items():
                     yield k, group
-            for k, group in groups.items():
-                yield k, group
-        finally:
-            await aclose(pairs)
+            finally:
+                await aclose(pairs)
 
-    return StreamOperator(apply)
+        return StreamOperator(apply)
 
 
 @overload
@@ -432,48 +446,66 @@ async def _fold(
         await aclose(values)
 
 
-@overload
-def reduce(
-    fn: Callable[[R, T], Awaitable[R]], initial: R, *, on_error: OnError = "raise"
-) -> StreamOperator[T, R]: ...
-@overload
-def reduce(
-    fn: Callable[[R, T], R], initial: R, *, on_error: OnError = "raise"
-) -> StreamOperator[T, R]: ...
-@overload
-def reduce(
-    fn: Callable[[T, T], Awaitable[T]], *, on_error: OnError = "raise"
-) -> StreamOperator[T, T]: ...
-@overload
-def reduce(fn: Callable[[T, T], T], *, on_error: OnError = "raise") -> StreamOperator[T, T]: ...
-@labelled
-def reduce(
-    fn: Callable[[Any, Any], Any], initial: Any = _MISSING, *, on_error: OnError = "raise"
-) -> StreamOperator[Any, Any]:
-    """Emit one value: the items folded with ``fn(accumulated, item)`` (sync or async), from
-    ``initial``, or from the first item when no ``initial`` is given.
+if MYPY:  # mypy reads these overloads; pyright and the runtime the ones below (_types.MYPY)
 
-    The operator form of :meth:`Stream.reduce`, for use inside a pipeline. With
-    ``on_error="skip"`` an item on which ``fn`` fails is left out of the fold (and counted in
-    ``statistics()``).
+    @overload
+    def reduce(
+        fn: Callable[[R, T], Awaitable[R]], initial: R, *, on_error: OnError = "raise"
+    ) -> StreamOperator[T, R]: ...
+    @overload
+    def reduce(
+        fn: Callable[[R, T], R], initial: R, *, on_error: OnError = "raise"
+    ) -> StreamOperator[T, R]: ...
+    @overload
+    def reduce(
+        fn: Callable[[T, T], Awaitable[T]], *, on_error: OnError = "raise"
+    ) -> StreamOperator[T, T]: ...
+    @overload
+    def reduce(fn: Callable[[T, T], T], *, on_error: OnError = "raise") -> StreamOperator[T, T]: ...
+    def reduce(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    Raises:
-        EmptyStreamError: the stream is empty and no ``initial`` was given.
+else:
 
-    Example::
+    @overload
+    def reduce(
+        fn: Callable[[R, T], Awaitable[R]] | Callable[[R, T], R],
+        initial: R,
+        *,
+        on_error: OnError = "raise",
+    ) -> StreamOperator[T, R]: ...
+    @overload
+    def reduce(
+        fn: Callable[[T, T], Awaitable[T]] | Callable[[T, T], T], *, on_error: OnError = "raise"
+    ) -> StreamOperator[T, T]: ...
+    @labelled
+    def reduce(
+        fn: Callable[[Any, Any], Any], initial: Any = _MISSING, *, on_error: OnError = "raise"
+    ) -> StreamOperator[Any, Any]:
+        """Emit one value: the items folded with ``fn(accumulated, item)`` (sync or async), from
+        ``initial``, or from the first item when no ``initial`` is given.
 
-        assert await stream([1, 2, 3]).pipe(reduce(operator.add, 10)).collect() == [16]
-    """
-    check_callable("fn", fn)
-    return StreamOperator(
-        lambda source, stage: _fold(
-            accumulate(source, fn, initial, stage),
-            stage,
-            initial,
-            empty="found an empty stream and has no initial value",
-        ),
-        on_error=check_on_error(on_error),
-    )
+        The operator form of :meth:`Stream.reduce`, for use inside a pipeline. With
+        ``on_error="skip"`` an item on which ``fn`` fails is left out of the fold (and counted in
+        ``statistics()``).
+
+        Raises:
+            EmptyStreamError: the stream is empty and no ``initial`` was given.
+
+        Example::
+
+            assert await stream([1, 2, 3]).pipe(reduce(operator.add, 10)).collect() == [16]
+        """
+        check_callable("fn", fn)
+        return StreamOperator(
+            lambda source, stage: _fold(
+                accumulate(source, fn, initial, stage),
+                stage,
+                initial,
+                empty="found an empty stream and has no initial value",
+            ),
+            on_error=check_on_error(on_error),
+        )
 
 
 @overload

@@ -16,7 +16,7 @@ from .._operator import StreamOperator, labelled, register_factory, require_run
 from .._options import check_callable, check_int
 from .._runtime._fanout import Choose, Fanout
 from .._runtime._stage import Stage
-from .._types import Operator, T, U
+from .._types import MYPY, Operator, T, U
 from ._each import call
 
 K = TypeVar("K")
@@ -56,7 +56,7 @@ def broadcast(*branches: Operator[T, U], buffer: int = DEFAULT_BUFFER) -> Stream
 @labelled
 @register_factory
 def partition(
-    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+    pred: Callable[[T], object],
     if_true: Operator[T, U],
     if_false: Operator[T, U],
     *,
@@ -83,68 +83,74 @@ def partition(
     return _fan_out("partition", (if_true, if_false), ["if_true", "if_false"], buffer, choose)
 
 
-@overload
-def route(
-    key: Callable[[T], Awaitable[K]],
-    branches: Mapping[K, Operator[T, U]],
-    *,
-    default: Operator[T, U] | None = None,
-    buffer: int = DEFAULT_BUFFER,
-) -> StreamOperator[T, U]: ...
-@overload
-def route(
-    key: Callable[[T], K],
-    branches: Mapping[K, Operator[T, U]],
-    *,
-    default: Operator[T, U] | None = None,
-    buffer: int = DEFAULT_BUFFER,
-) -> StreamOperator[T, U]: ...
-@labelled
-@register_factory
-def route(
-    key: Callable[[Any], Any],
-    branches: Mapping[Any, Operator[Any, Any]],
-    *,
-    default: Operator[Any, Any] | None = None,
-    buffer: int = DEFAULT_BUFFER,
-) -> StreamOperator[Any, Any]:
-    """Send each item to the branch that ``key(item)`` (sync or async) names, and merge what
-    the branches emit.
+if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
-    An item whose key has no branch goes to ``default``; without a ``default`` it stops the
-    pipeline with a :exc:`KeyError`. Branches and ``buffer`` as for :func:`broadcast`. For
-    mypy, annotate a mapping that mixes ``take(n)`` with typed operators (see the Fan-out
-    section of the operators page).
+    @overload
+    def route(
+        key: Callable[[T], Awaitable[K]],
+        branches: Mapping[K, Operator[T, U]],
+        *,
+        default: Operator[T, U] | None = None,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> StreamOperator[T, U]: ...
+    @overload
+    def route(
+        key: Callable[[T], K],
+        branches: Mapping[K, Operator[T, U]],
+        *,
+        default: Operator[T, U] | None = None,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> StreamOperator[T, U]: ...
+    def route(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    Example::
+else:
 
-        out = await stream(["a1", "b2", "a3"]).pipe(
-            route(lambda s: s[0], {"a": map_(str.upper), "b": map_(len)})
-        ).collect()
-        assert sorted(out, key=str) == [2, "A1", "A3"]
-    """
-    check_callable("key", key)
-    if not isinstance(branches, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(
-            f"branches must be a mapping of key to operator, got {type(branches).__name__}"
-        )
-    index = {branch_key: i for i, branch_key in enumerate(branches)}
-    operators = list(branches.values())
-    names = [repr(branch_key) for branch_key in branches]
-    fallback: int | None = None
-    if default is not None:
-        fallback = len(operators)
-        operators.append(default)
-        names.append("default")
+    @labelled
+    def route(
+        key: Callable[[T], Awaitable[K]] | Callable[[T], K],
+        branches: Mapping[K, Operator[T, U]],
+        *,
+        default: Operator[T, U] | None = None,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> StreamOperator[T, U]:
+        """Send each item to the branch that ``key(item)`` (sync or async) names, and merge what
+        the branches emit.
 
-    async def choose(item: Any) -> int:
-        item_key = await call(key, item)
-        chosen = index.get(item_key, fallback)
-        if chosen is None:
-            raise KeyError(f"route() has no branch for key {item_key!r} and no default branch")
-        return chosen
+        An item whose key has no branch goes to ``default``; without a ``default`` it stops the
+        pipeline with a :exc:`KeyError`. Branches and ``buffer`` as for :func:`broadcast`. For
+        mypy, annotate a mapping that mixes ``take(n)`` with typed operators (see the Fan-out
+        section of the operators page).
 
-    return _fan_out("route", operators, names, buffer, choose)
+        Example::
+
+            out = await stream(["a1", "b2", "a3"]).pipe(
+                route(lambda s: s[0], {"a": map_(str.upper), "b": map_(len)})
+            ).collect()
+            assert sorted(out, key=str) == [2, "A1", "A3"]
+        """
+        check_callable("key", key)
+        if not isinstance(branches, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(
+                f"branches must be a mapping of key to operator, got {type(branches).__name__}"
+            )
+        index = {branch_key: i for i, branch_key in enumerate(branches)}
+        operators = list(branches.values())
+        names = [repr(branch_key) for branch_key in branches]
+        fallback: int | None = None
+        if default is not None:
+            fallback = len(operators)
+            operators.append(default)
+            names.append("default")
+
+        async def choose(item: Any) -> int:
+            item_key = await call(key, item)
+            chosen = index.get(item_key, fallback)
+            if chosen is None:
+                raise KeyError(f"route() has no branch for key {item_key!r} and no default branch")
+            return chosen
+
+        return _fan_out("route", operators, names, buffer, choose)
 
 
 def _fan_out(

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -22,7 +22,7 @@ from ._each import Then, each, results_job
 
 @labelled
 def filter_(
-    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+    pred: Callable[[T], object],
     *,
     concurrency: int | anyio.CapacityLimiter = 1,
     ordered: bool = True,
@@ -94,7 +94,7 @@ def take(n: int) -> SameTypeOperator:
 
 @labelled
 def take_while(
-    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+    pred: Callable[[T], object],
 ) -> StreamOperator[T, T]:
     """Emit items while ``pred`` (sync or async) is true; stop at the first false one.
 
@@ -132,7 +132,7 @@ def skip(n: int) -> SameTypeOperator:
 
 @labelled
 def skip_while(
-    pred: Callable[[T], object] | Callable[[T], Awaitable[object]],
+    pred: Callable[[T], object],
 ) -> StreamOperator[T, T]:
     """Drop items while ``pred`` (sync or async) is true; emit the rest, unchecked.
 

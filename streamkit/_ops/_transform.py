@@ -22,177 +22,191 @@ from .._runtime._offload import ExecutorOption
 from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, Source, as_source, open_chain
-from .._types import AnyIterable, EnumerateOperator, FlattenOperator, T, U
+from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U
 from ._each import Then, accumulate, each, results_job, settle
 
+if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
-@overload
-def map_(
-    fn: Callable[[T], Awaitable[U]],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[T, U]: ...
-@overload
-def map_(
-    fn: Callable[[T], U],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[T, U]: ...
-@labelled
-def map_(
-    fn: Callable[[Any], Any],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[Any, Any]:
-    """Apply ``fn`` (sync or async) to each item.
+    @overload
+    def map_(
+        fn: Callable[[T], Awaitable[U]],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]: ...
+    @overload
+    def map_(
+        fn: Callable[[T], U],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]: ...
+    def map_(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    Args:
-        fn: called with each item; its result (awaited if awaitable) is emitted.
-        concurrency: how many calls may run at once.
-        ordered: emit in input order (each result as soon as it is next in line); with
-            ``False``, in completion order.
-        window: how many inputs a concurrent stage may hold (running, or done and waiting for
-            their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
-        on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
-            and counts it in ``statistics()``; a handler ``fn(exc, item)`` (sync or async)
-            returns a result to emit instead, or :data:`SKIP` (see :class:`Failures`).
-        timeout: seconds one call may take; a call that takes longer is cancelled and fails
-            with :exc:`TimeoutError` (subject to ``retry`` and ``on_error``). A sync ``fn``
-            cannot be interrupted unless it runs on an ``executor``.
-        retry: a :class:`Retry` policy for failed calls.
-        rate_limit: ``(count, per)``: at most ``count`` calls start in any ``per`` seconds,
-            across all workers (calls are delayed, never dropped; see :func:`rate_limit`).
-            Like aiometer's ``max_per_second``, ``(n, 1.0)``. Retries of a call are not
-            counted again.
-        executor: run a sync ``fn`` elsewhere, ``concurrency`` calls at a time: ``"thread"``
-            (anyio's worker threads), ``"process"`` (anyio's worker processes; ``fn``, items
-            and results must pickle) or any :class:`concurrent.futures.Executor`, such as a
-            dask ``client.get_executor()``. See :doc:`offload`.
+else:
 
-    Raises:
-        TypeError: ``executor`` is given with an async ``fn``.
+    @labelled
+    def map_(
+        fn: Callable[[T], U] | Callable[[T], Awaitable[U]],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]:
+        """Apply ``fn`` (sync or async) to each item.
 
-    Example::
+        Args:
+            fn: called with each item; its result (awaited if awaitable) is emitted.
+            concurrency: how many calls may run at once.
+            ordered: emit in input order (each result as soon as it is next in line); with
+                ``False``, in completion order.
+            window: how many inputs a concurrent stage may hold (running, or done and waiting for
+                their turn); default ``max(16 * concurrency, 64)``, at least ``concurrency``.
+            on_error: ``"raise"`` stops the pipeline with the error; ``"skip"`` drops the item
+                and counts it in ``statistics()``; a handler ``fn(exc, item)`` (sync or async)
+                returns a result to emit instead, or :data:`SKIP` (see :class:`Failures`).
+            timeout: seconds one call may take; a call that takes longer is cancelled and fails
+                with :exc:`TimeoutError` (subject to ``retry`` and ``on_error``). A sync ``fn``
+                cannot be interrupted unless it runs on an ``executor``.
+            retry: a :class:`Retry` policy for failed calls.
+            rate_limit: ``(count, per)``: at most ``count`` calls start in any ``per`` seconds,
+                across all workers (calls are delayed, never dropped; see :func:`rate_limit`).
+                Like aiometer's ``max_per_second``, ``(n, 1.0)``. Retries of a call are not
+                counted again.
+            executor: run a sync ``fn`` elsewhere, ``concurrency`` calls at a time: ``"thread"``
+                (anyio's worker threads), ``"process"`` (anyio's worker processes; ``fn``, items
+                and results must pickle) or any :class:`concurrent.futures.Executor`, such as a
+                dask ``client.get_executor()``. See :doc:`offload`.
 
-        pages = await stream(urls).pipe(map_(fetch, concurrency=16)).collect()
-        sizes = await stream(paths).pipe(map_(parse, executor="process", concurrency=2)).collect()
-    """
-    check_callable("fn", fn)
-    return per_item(
-        fn,
-        lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
-        lambda call, stage: results_job(call, stage, Then.EMIT_RESULT),
-        concurrency=concurrency,
-        ordered=ordered,
-        window=window,
-        on_error=on_error,
-        timeout=timeout,
-        retry=retry,
-        rate_limit=rate_limit,
-        executor=executor,
-    )
+        Raises:
+            TypeError: ``executor`` is given with an async ``fn``.
+
+        Example::
+
+            pages = await stream(urls).pipe(map_(fetch, concurrency=16)).collect()
+            parsed = stream(paths).pipe(map_(parse, executor="process", concurrency=2))
+            sizes = await parsed.collect()
+        """
+        check_callable("fn", fn)
+        return per_item(
+            fn,
+            lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
+            lambda call, stage: results_job(call, stage, Then.EMIT_RESULT),
+            concurrency=concurrency,
+            ordered=ordered,
+            window=window,
+            on_error=on_error,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            executor=executor,
+        )
 
 
-@overload
-def flat_map(
-    fn: Callable[[T], Awaitable[AnyIterable[U]]],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[T, U]: ...
-@overload
-def flat_map(
-    fn: Callable[[T], AnyIterable[U]],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[T, U]: ...
-@labelled
-def flat_map(
-    fn: Callable[[Any], Any],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[Any, Any]:
-    """Apply ``fn`` to each item and emit every item of what it returns.
+if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
-    ``fn`` (sync or async) returns an iterable, an async iterable or a :class:`Stream`. With
-    ``ordered=True`` the outputs of one input stay together and in order. Options as for
-    :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered. With
-    ``executor``, ``fn`` should return a list: a generator's body would run back in the event
-    loop (and cannot be pickled).
+    @overload
+    def flat_map(
+        fn: Callable[[T], Awaitable[AnyIterable[U]]],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]: ...
+    @overload
+    def flat_map(
+        fn: Callable[[T], AnyIterable[U]],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]: ...
+    def flat_map(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    ``timeout`` and ``retry`` cover the call that returns the iterable, not the reading of it
-    (items already emitted cannot be taken back). A failure while reading it goes to
-    ``on_error`` like a failed call: the items emitted before it stay, ``"skip"`` drops the
-    rest, and a handler's replacement (an iterable) is emitted in place of the rest.
+else:
 
-    Example::
+    @labelled
+    def flat_map(
+        fn: Callable[[T], Awaitable[AnyIterable[U]]] | Callable[[T], AnyIterable[U]],
+        *,
+        concurrency: int | anyio.CapacityLimiter = 1,
+        ordered: bool = True,
+        window: int | None = None,
+        on_error: OnError = "raise",
+        timeout: float | None = None,
+        retry: Retry | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        executor: ExecutorOption | None = None,
+    ) -> StreamOperator[T, U]:
+        """Apply ``fn`` to each item and emit every item of what it returns.
 
-        words = await stream(lines).pipe(flat_map(str.split)).collect()
-    """
-    check_callable("fn", fn)
+        ``fn`` (sync or async) returns an iterable, an async iterable or a :class:`Stream`. With
+        ``ordered=True`` the outputs of one input stay together and in order. Options as for
+        :func:`map_`; with concurrency, ``window`` also bounds the outputs buffered. With
+        ``executor``, ``fn`` should return a list: a generator's body would run back in the event
+        loop (and cannot be pickled).
 
-    async def job(
-        call: Call, stage: Stage, item: Any, index: int
-    ) -> Sequence[Any] | AsyncIterator[Any]:
-        produced = await settle(call, item, index, stage)
-        if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
-            return cast("Sequence[Any]", produced)
-        return () if produced is SKIP else _outputs(produced, item, index, stage)
+        ``timeout`` and ``retry`` cover the call that returns the iterable, not the reading of it
+        (items already emitted cannot be taken back). A failure while reading it goes to
+        ``on_error`` like a failed call: the items emitted before it stay, ``"skip"`` drops the
+        rest, and a handler's replacement (an iterable) is emitted in place of the rest.
 
-    return per_item(
-        fn,
-        _flat_map,
-        lambda call, stage: partial(job, call, stage),
-        concurrency=concurrency,
-        ordered=ordered,
-        window=window,
-        on_error=on_error,
-        timeout=timeout,
-        retry=retry,
-        rate_limit=rate_limit,
-        executor=executor,
-    )
+        Example::
+
+            words = await stream(lines).pipe(flat_map(str.split)).collect()
+        """
+        check_callable("fn", fn)
+
+        async def job(
+            call: Call, stage: Stage, item: Any, index: int
+        ) -> Sequence[Any] | AsyncIterator[Any]:
+            produced = await settle(call, item, index, stage)
+            if isinstance(produced, list | tuple):  # as is: the pool iterates it directly
+                return cast("Sequence[Any]", produced)
+            return () if produced is SKIP else _outputs(produced, item, index, stage)
+
+        return per_item(
+            fn,
+            _flat_map,
+            lambda call, stage: partial(job, call, stage),
+            concurrency=concurrency,
+            ordered=ordered,
+            window=window,
+            on_error=on_error,
+            timeout=timeout,
+            retry=retry,
+            rate_limit=rate_limit,
+            executor=executor,
+        )
 
 
 def items_of(produced: object) -> AsyncIterator[Any]:
@@ -290,22 +304,31 @@ def _identity(item: Any) -> Any:
     return item
 
 
-@overload
-def scan(fn: Callable[[U, T], Awaitable[U]], initial: U) -> StreamOperator[T, U]: ...
-@overload
-def scan(fn: Callable[[U, T], U], initial: U) -> StreamOperator[T, U]: ...
-@labelled
-def scan(fn: Callable[[Any, Any], Any], initial: Any) -> StreamOperator[Any, Any]:
-    """Emit each running result of ``fn(accumulated, item)`` (sync or async), from ``initial``.
+if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
-    ``initial`` itself is not emitted: the output has one item per input.
+    @overload
+    def scan(fn: Callable[[U, T], Awaitable[U]], initial: U) -> StreamOperator[T, U]: ...
+    @overload
+    def scan(fn: Callable[[U, T], U], initial: U) -> StreamOperator[T, U]: ...
+    def scan(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
+        raise NotImplementedError
 
-    Example::
+else:
 
-        assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
-    """
-    check_callable("fn", fn)
-    return StreamOperator(lambda source, stage: accumulate(source, fn, initial, stage))
+    @labelled
+    def scan(
+        fn: Callable[[U, T], Awaitable[U]] | Callable[[U, T], U], initial: U
+    ) -> StreamOperator[T, U]:
+        """Emit each running result of ``fn(accumulated, item)`` (sync or async), from ``initial``.
+
+        ``initial`` itself is not emitted: the output has one item per input.
+
+        Example::
+
+            assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
+        """
+        check_callable("fn", fn)
+        return StreamOperator(lambda source, stage: accumulate(source, fn, initial, stage))
 
 
 @labelled

@@ -106,7 +106,7 @@ class Source:
             if self.error is not None:
                 raise self.error
         finally:
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()  # an await that a cancellation would stop
             self.cleaned += 1
 
 

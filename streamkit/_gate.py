@@ -17,8 +17,8 @@ class Gate:
     __slots__ = ("_pulling", "_resumed", "paused", "stopped")
 
     def __init__(self) -> None:
-        self.paused = False
-        self.stopped = False
+        self.paused: bool = False
+        self.stopped: bool = False
         self._resumed: anyio.Event | None = None
         self._pulling: anyio.CancelScope | None = None
 

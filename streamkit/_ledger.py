@@ -64,9 +64,9 @@ class Ledger:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         if not isinstance(flush_interval, (int, float)) or not flush_interval > 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"flush_interval must be a number > 0, got {flush_interval!r}")
-        self.path = os.fspath(path)
+        self.path: str = os.fspath(path)
         self.batch_size = batch_size
-        self.flush_interval = float(flush_interval)
+        self.flush_interval: float = float(flush_interval)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._connect()

@@ -21,6 +21,7 @@ from ._options import (
 )
 from ._retry import Call, check_retry, guard, in_order
 from ._runtime._build import Build, Built, describe_operator
+from ._runtime._fused import Fused, Kind, Step
 from ._runtime._offload import InThread, offloaded
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
@@ -34,7 +35,8 @@ LIMITER_WINDOW = 256
 F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
 Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
-"""The sequential loop of a per-item operator, given its (guarded) function and stage."""
+"""The sequential loop of a per-item operator, given its (guarded) function and stage; or the
+:class:`Kind` of its step, run fused."""
 MakeJob = Callable[[Call, Stage], Job[T, U]]
 """The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
@@ -46,12 +48,26 @@ class StreamOperator(Operator[T, U], Built):
     error notes and counts skipped failures in ``statistics()``.
     """
 
-    __slots__ = ("_apply", "details", "label", "on_error")
+    __slots__ = ("_apply", "details", "label", "on_error", "step")
 
     def __init__(
-        self, apply: Apply[T, U], *, on_error: OnError = "raise", details: tuple[str, ...] = ()
+        self,
+        apply: Apply[T, U] | Step,
+        *,
+        on_error: OnError = "raise",
+        details: tuple[str, ...] = (),
     ) -> None:
-        self._apply = apply
+        """``apply`` builds the stage's output from its input; or it is the :class:`Step` of a
+        sequential per-item operator, which the build fuses with its neighbours."""
+        if isinstance(apply, Step):
+            step = apply
+            self.step: Step | None = step
+            self._apply: Apply[T, U] = lambda source, stage: Fused(
+                source, (step,), (stage,), sync=False
+            )
+        else:
+            self.step = None
+            self._apply = apply
         self.on_error: OnError = on_error
         self.label: str = "operator"
         self.details: tuple[str, ...] = details
@@ -139,7 +155,7 @@ _BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_
 
 def per_item(
     fn: Callable[[T], Any],
-    sequential: Sequential[T, U],
+    sequential: Sequential[T, U] | Kind,
     make_job: MakeJob[T, U],
     *,
     concurrency: int | anyio.CapacityLimiter,
@@ -187,7 +203,10 @@ def per_item(
             stage.threads = fn.slots.current()
         call = guard(fn, stage, timeout=seconds, retry=retries)
         if concurrency == 1 and limiter is None:  # fn itself unless guarded: the hot path
-            return sequential(source, in_order(call) if guarded else fn, stage)
+            called = in_order(call) if guarded else fn
+            if isinstance(sequential, Kind):
+                return Fused(source, (Step(sequential, called),), (stage,), sync=False)
+            return sequential(source, called, stage)
         job = make_job(call, stage)
         return start_pool(
             source,
@@ -218,6 +237,16 @@ def per_item(
             return unpaced(paced(source, RateLimiter(count, per)), stage)
 
         return StreamOperator(paced_apply, on_error=policy, details=details)
+    fusable = (
+        isinstance(sequential, Kind)
+        and concurrency == 1
+        and limiter is None
+        and not guarded
+        and executor is None
+    )
+    if fusable:
+        assert isinstance(sequential, Kind)
+        return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
     return StreamOperator(apply, on_error=policy, details=details)
 
 

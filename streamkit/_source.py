@@ -59,6 +59,11 @@ class IteratorSource(Source[T]):
             parts.append(gate.wrap(iterator))
 
     def _iterator(self) -> AsyncIterator[T]:
+        self._claim()
+        return self._make()
+
+    def _claim(self) -> None:
+        """Mark a one-shot source used; an error if it was already."""
         if self._once:
             if self._used:
                 raise StreamConsumedError(
@@ -67,7 +72,6 @@ class IteratorSource(Source[T]):
                     "whose __aiter__ (or __iter__) makes a fresh generator each time"
                 )
             self._used = True
-        return self._make()
 
     async def _discard(self) -> None:
         if self._once and not self._used:
@@ -76,6 +80,30 @@ class IteratorSource(Source[T]):
 
     def __repr__(self) -> str:
         return self._label
+
+
+class IterableSource(IteratorSource[T]):
+    """A sync iterable as a source: read through :func:`sync_items`, or directly by a fused
+    part (:meth:`iterable`)."""
+
+    __slots__ = ("_iterable",)
+
+    def __init__(self, label: str, iterable: Iterable[T], *, once: bool) -> None:
+        super().__init__(label, lambda: sync_items(iterable), once=once)
+        self._iterable = iterable
+
+    async def _discard(self) -> None:
+        if self._once and not self._used:
+            self._used = True
+            close = getattr(self._iterable, "close", None)
+            if close is not None:
+                close()
+
+    def iterable(self) -> Iterable[T]:
+        """The iterable, for a part that iterates it itself (checkpointing as
+        :func:`sync_items` does)."""
+        self._claim()
+        return self._iterable
 
 
 async def sync_items(iterable: Iterable[T]) -> AsyncIterator[T]:
@@ -106,7 +134,7 @@ def as_source(obj: object) -> Source[Any]:
         return IteratorSource(label, lambda: aiter(aiterable), once=isinstance(obj, AsyncIterator))
     if isinstance(obj, Iterable):
         iterable: Iterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
-        return IteratorSource(label, lambda: sync_items(iterable), once=isinstance(obj, Iterator))
+        return IterableSource(label, iterable, once=isinstance(obj, Iterator))
     raise TypeError(
         "stream() takes an iterable, an async iterable, a Stream or an anyio receive stream, "
         f"got {type(obj).__name__}"

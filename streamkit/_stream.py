@@ -18,11 +18,12 @@ from ._observe import PipelineStatistics
 from ._operator import Pipe, check_operator
 from ._ops._each import accumulate
 from ._options import check_callable, describe
-from ._runtime._build import Build, describe_operator
+from ._runtime._build import Build, Built, describe_operator
 from ._runtime._chain import Chain
+from ._runtime._fused import Fused
 from ._runtime._run import Run, running
 from ._runtime._stage import Stage
-from ._source import Source
+from ._source import IterableSource, Source
 from ._types import MISSING as _MISSING
 from ._types import T1, T2, T3, T4, T5, T6, T7, D, Operator, R, T, U, V
 
@@ -159,9 +160,19 @@ class Stream(Source[T]):
     def _build_into(
         self, parts: list[AsyncIterator[Any]], build: Build, gate: Gate | None = None
     ) -> None:
-        build.into(self._source, parts, gate)
-        for operator in self._operators:
-            parts.append(build.operator(operator, parts[-1]))
+        source, operators = self._source, self._operators
+        first = operators[0] if operators else None
+        if (
+            gate is None
+            and isinstance(source, IterableSource)
+            and isinstance(first, Built)
+            and first.step is not None
+            and not build.observing
+        ):  # the first fused part iterates the sync source itself
+            build.operators(operators, parts, source.iterable())
+            return
+        build.into(source, parts, gate)
+        build.operators(operators, parts)
 
     # -- describing --------------------------------------------------------------------------
 
@@ -240,7 +251,12 @@ class Stream(Source[T]):
             assert await stream(range(3)).collect() == [0, 1, 2]
         """
         async with self._running(hooks, progress) as (_, chain):
-            return [item async for item in chain.output]
+            output = chain.output
+            if isinstance(output, Fused):  # a fused tail appends without a generator
+                items: list[T] = []
+                await output.consume("collect", items)
+                return items
+            return [item async for item in output]
 
     @overload
     async def first(self, *, hooks: Hooks | None = None, progress: bool = False) -> T: ...
@@ -285,14 +301,21 @@ class Stream(Source[T]):
         """Run the pipeline and return how many items it produced."""
         n = 0
         async with self._running(hooks, progress) as (_, chain):
-            async for _ in chain.output:
+            output = chain.output
+            if isinstance(output, Fused):
+                return await output.consume("count")
+            async for _ in output:
                 n += 1
         return n
 
     async def drain(self, *, hooks: Hooks | None = None, progress: bool = False) -> None:
         """Run the pipeline for its side effects, discarding the items."""
         async with self._running(hooks, progress) as (_, chain):
-            async for _ in chain.output:
+            output = chain.output
+            if isinstance(output, Fused):
+                await output.consume("drain")
+                return
+            async for _ in output:
                 pass
 
     @overload
@@ -393,7 +416,7 @@ class Pipeline(Generic[T]):
 
     def __init__(self, run: Run, output: AsyncIterator[T], gate: Gate | None = None) -> None:
         self._run = run
-        self._output = output
+        self._output = aiter(output)  # a fused part's generator, not the part
         self._closed = False
         self._gate = gate or Gate()
 

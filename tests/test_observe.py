@@ -27,6 +27,7 @@ from streamkit import (
     filter_,
     flat_map,
     map_,
+    skip,
     skip_while,
     stream,
     take,
@@ -112,11 +113,17 @@ class TestStatistics:
         assert (only.items_in, only.items_out, only.in_flight) == (*expected, 0)
 
     async def test_operators_without_counters_report_none(self) -> None:
-        async with stream(range(5)).pipe(batch(2), take(2)).open() as items:
-            assert [x async for x in items] == [[0, 1], [2, 3]]
+        async with stream(range(5)).pipe(batch(2)).open() as items:
+            assert [x async for x in items] == [[0, 1], [2, 3], [4]]
         for stage in items.statistics().stages:
             assert (stage.items_in, stage.items_out, stage.busy_time) == (None,) * 3
             assert stage.throughput is stage.utilization is None
+
+    async def test_take_and_skip_count_but_call_nothing(self) -> None:
+        async with stream(range(5)).pipe(skip(1), take(2)).open() as items:
+            assert [x async for x in items] == [1, 2]
+        counts = [(s.items_in, s.items_out, s.busy_time) for s in items.statistics().stages]
+        assert counts == [(3, 2, None), (2, 2, None)]
 
     async def test_running_snapshot_of_a_concurrent_stage(self) -> None:
         release = anyio.Event()
@@ -412,7 +419,7 @@ class TestHooks:
 
     async def test_no_hooks_no_wrapper(self) -> None:
         async with stream([1]).pipe(map_(str)).open() as plain:
-            assert plain._output.__name__ == "each"  # type: ignore[attr-defined]
+            assert plain._output.__name__ == "run"  # type: ignore[attr-defined]  # fused
         async with stream([1]).pipe(map_(str)).open(hooks=Hooks()) as observed:
             assert observed._output.__name__ == "observed"  # type: ignore[attr-defined]
 

@@ -1,7 +1,8 @@
 """``asyncgen``, the reference: one plain async generator per stage, chained directly.
 
 No tasks, no checkpoints beyond what the user functions do: the cheapest way to write the
-pipeline by hand, and so the baseline of the per-item figures. A broadcast of per-item stages
+pipeline by hand, and so the baseline of the per-item figures. The first stage iterates a sync
+source directly (W1 is three generators). A broadcast of per-item stages
 (W8) passes each item through each branch in turn, in one generator. Its merge takes one item from
 each input in turn, without tasks: a floor for the per-item cost of merging, correct only for
 inputs that never block (as the workload's ranges do); ``anyio-links`` is the concurrent one.
@@ -9,7 +10,7 @@ inputs that never block (as the workload's ranges do); ``anyio-links`` is the co
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
 from _spec import (
@@ -41,7 +42,14 @@ def unsupported(stages: Sequence[Stage], backend: str) -> str | None:
 
 
 async def run(source: Source, stages: Sequence[Stage], consumer: Consumer) -> list[Any] | int:
-    items = as_async(source)
+    first = stages[0] if stages else None
+    if isinstance(source, Iterable) and isinstance(first, Map | Filter):
+        # The first stage iterates the sync source directly: three generators for W1, no
+        # wrapper generator (BENCHMARKS.md).
+        items = _first(first, source)
+        stages = stages[1:]
+    else:
+        items = as_async(source)
     for stage in stages:
         items = _apply(stage, items)
     try:
@@ -71,6 +79,24 @@ def _apply(stage: Stage, items: AsyncIterator[Any]) -> AsyncIterator[Any]:
         case Merge(others=others):
             return _merge([items, *map(as_async, others)])
     raise AssertionError(stage)
+
+
+async def _first(stage: Map | Filter, source: Iterable[Any]) -> AsyncIterator[Any]:
+    match stage:
+        case Map(fn=fn) if stage.is_async:
+            for item in source:
+                yield await fn(item)
+        case Map(fn=fn):
+            for item in source:
+                yield fn(item)
+        case Filter(pred=pred) if stage.is_async:
+            for item in source:
+                if await pred(item):
+                    yield item
+        case Filter(pred=pred):
+            for item in source:
+                if pred(item):
+                    yield item
 
 
 async def _map(fn: Callable[[Any], Any], items: AsyncIterator[Any]) -> AsyncIterator[Any]:

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -13,11 +13,10 @@ import anyio
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Retry
-from .._runtime._chain import aclose
+from .._runtime._fused import Kind, Step
 from .._runtime._offload import ExecutorOption
-from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T
-from ._each import Then, each, results_job
+from ._each import results_job
 
 
 @labelled
@@ -45,8 +44,8 @@ def filter_(
     check_callable("pred", pred)
     return per_item(
         pred,
-        lambda source, call, stage: each(source, call, stage, Then.KEEP_IF_TRUE),
-        lambda call, stage: results_job(call, stage, Then.KEEP_IF_TRUE),
+        Kind.FILTER,
+        lambda call, stage: results_job(call, stage, keep_if_true=True),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
@@ -71,25 +70,7 @@ def take(n: int) -> SameTypeOperator:
     """
     check_int("n", n, minimum=0)
 
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        try:
-            for _ in range(n - 1):
-                try:
-                    item = await source.__anext__()
-                except StopAsyncIteration:
-                    return
-                yield item
-            if n:
-                try:
-                    item = await source.__anext__()
-                except StopAsyncIteration:
-                    return
-                await aclose(source)
-                yield item
-        finally:
-            await aclose(source)
-
-    return StreamOperator[Any, Any](apply)
+    return StreamOperator[Any, Any](Step(Kind.TAKE, None, n))
 
 
 @labelled
@@ -103,7 +84,7 @@ def take_while(
         assert await stream([1, 2, 5, 1]).pipe(take_while(lambda x: x < 3)).collect() == [1, 2]
     """
     check_callable("pred", pred)
-    return StreamOperator(lambda source, stage: each(source, pred, stage, Then.STOP_IF_FALSE))
+    return StreamOperator(Step(Kind.TAKE_WHILE, pred))
 
 
 @labelled
@@ -116,18 +97,7 @@ def skip(n: int) -> SameTypeOperator:
     """
     check_int("n", n, minimum=0)
 
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        try:
-            to_drop = n
-            async for item in source:
-                if to_drop:
-                    to_drop -= 1
-                    continue
-                yield item
-        finally:
-            await aclose(source)
-
-    return StreamOperator[Any, Any](apply)
+    return StreamOperator[Any, Any](Step(Kind.SKIP, None, n))
 
 
 @labelled
@@ -141,4 +111,4 @@ def skip_while(
         assert await stream([1, 2, 5, 1]).pipe(skip_while(lambda x: x < 3)).collect() == [5, 1]
     """
     check_callable("pred", pred)
-    return StreamOperator(lambda source, stage: each(source, pred, stage, Then.DROP_WHILE_TRUE))
+    return StreamOperator(Step(Kind.SKIP_WHILE, pred))

@@ -19,11 +19,12 @@ from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
 from .._runtime._build import Build
 from .._runtime._chain import aclose
+from .._runtime._fused import Kind, Step
 from .._runtime._offload import ExecutorOption
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, Source, as_source
 from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U
-from ._each import Then, accumulate, each, results_job, settle
+from ._each import results_job, settle
 
 if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
 
@@ -108,8 +109,8 @@ else:
         check_callable("fn", fn)
         return per_item(
             fn,
-            lambda source, call, stage: each(source, call, stage, Then.EMIT_RESULT),
-            lambda call, stage: results_job(call, stage, Then.EMIT_RESULT),
+            Kind.MAP,
+            lambda call, stage: results_job(call, stage, keep_if_true=False),
             concurrency=concurrency,
             ordered=ordered,
             window=window,
@@ -333,7 +334,7 @@ else:
             assert await stream([1, 2, 3]).pipe(scan(operator.add, 0)).collect() == [1, 3, 6]
         """
         check_callable("fn", fn)
-        return StreamOperator(lambda source, stage: accumulate(source, fn, initial, stage))
+        return StreamOperator(Step(Kind.SCAN, fn, initial))
 
 
 @labelled
@@ -346,16 +347,7 @@ def enumerate_(start: int = 0) -> EnumerateOperator:
     """
     check_int("start", start, minimum=-(2**63))
 
-    async def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[tuple[int, Any]]:
-        index = start
-        try:
-            async for item in source:
-                yield index, item
-                index += 1
-        finally:
-            await aclose(source)
-
-    return StreamOperator[Any, Any](apply)
+    return StreamOperator[Any, Any](Step(Kind.ENUMERATE, None, start))
 
 
 @labelled
@@ -368,4 +360,4 @@ def tap(fn: Callable[[T], object]) -> StreamOperator[T, T]:
         await stream([1, 2]).pipe(tap(seen.append)).drain()
     """
     check_callable("fn", fn)
-    return StreamOperator(lambda source, stage: each(source, fn, stage, Then.EMIT_ITEM))
+    return StreamOperator(Step(Kind.TAP, fn))

@@ -14,18 +14,18 @@ that output for the hooks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._hooks import observed
-from .._options import describe
+from .._options import OnError, describe
 from ._chain import Chain, aclose_all, close_while_failing
+from ._fused import Fused, Step
 from ._stage import Stage
 
 if TYPE_CHECKING:
     from .._gate import Gate
-    from .._options import OnError
     from .._source import Source
     from ._run import Run
 
@@ -35,6 +35,11 @@ class Built:
     stages through the build instead of being called on its input."""
 
     __slots__ = ()
+
+    step: Step | None = None
+    """A sequential per-item operator's step: consecutive ones are fused (:mod:`._fused`)."""
+    label: str = "operator"
+    on_error: OnError = "raise"
 
     def _build(self, upstream: AsyncIterator[Any], build: Build) -> AsyncIterator[Any]:
         raise NotImplementedError
@@ -112,6 +117,40 @@ class Build:
                 "function does"
             )
         return output  # pyright: ignore[reportUnknownVariableType]
+
+    def operators(
+        self,
+        operators: Sequence[Callable[[AsyncIterable[Any]], object]],
+        parts: list[AsyncIterator[Any]],
+        iterable: Iterable[Any] | None = None,
+    ) -> None:
+        """Append to ``parts`` the outputs of ``operators``, each applied to the last part (the
+        first to ``iterable`` if given: a sync source its fused part iterates directly). Each
+        run of consecutive steps becomes one :class:`Fused` part, unless the run has hooks,
+        which see every stage's output."""
+        fusing = not self.observing
+        start = 0
+        while start < len(operators):
+            first = operators[start]
+            if not (fusing and isinstance(first, Built) and first.step is not None):
+                assert iterable is None
+                parts.append(self.operator(operators[start], parts[-1]))
+                start += 1
+                continue
+            end = start
+            steps: list[Step] = []
+            stages: list[Stage] = []
+            while end < len(operators):
+                fused = operators[end]
+                if not (isinstance(fused, Built) and fused.step is not None):
+                    break
+                steps.append(fused.step)
+                stages.append(self.stage(fused.label, fused.on_error))
+                end += 1
+            source = parts[-1] if iterable is None else iterable
+            parts.append(Fused(source, tuple(steps), tuple(stages), sync=iterable is not None))
+            iterable = None
+            start = end
 
     def observe(self, output: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         """``output`` of ``stage``, reported to the run's hooks if it has any."""

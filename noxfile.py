@@ -1,10 +1,10 @@
-"""Developer tasks: ``nox -s tests lint typecheck docs examples bench``."""
+"""Developer tasks: ``nox -s tests lint typecheck docs examples release-check bench``."""
 
 from __future__ import annotations
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck", "docs", "examples"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "examples", "release-check"]
 nox.options.default_venv_backend = "venv"
 
 PYTHON = ["3.11", "3.12", "3.13"]
@@ -55,6 +55,15 @@ def examples(session: nox.Session) -> None:
     """Run every example script."""
     session.install("-e", ".[test]")
     session.run("pytest", "-p", "no:cacheprovider", "tests/test_examples.py", external=False)
+
+
+@nox.session(name="release-check")
+def release_check(session: nox.Session) -> None:
+    """Build the sdist and wheel, twine check them, install the wheel with its extras in a fresh
+    virtualenv and run examples/quickstart.py from outside the checkout (tools/release_check.py,
+    which CI runs too)."""
+    session.install("build", "twine")
+    session.run("python", "tools/release_check.py")
 
 
 @nox.session

@@ -17,14 +17,14 @@ from ._options import (
     check_rate_limit,
     check_timeout,
     check_window,
-    describe,
     show,
 )
 from ._retry import Call, check_retry, guard, in_order
+from ._runtime._build import Build, Built, describe_operator
 from ._runtime._offload import InThread, offloaded
 from ._runtime._pool import Job, WorkerPool
 from ._runtime._rate import RateLimiter, paced
-from ._runtime._run import Run, current_run
+from ._runtime._run import current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
@@ -39,7 +39,7 @@ MakeJob = Callable[[Call, Stage], Job[T, U]]
 """The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
 
-class StreamOperator(Operator[T, U]):
+class StreamOperator(Operator[T, U], Built):
     """A streamkit operator: call it on an async iterable to get the transformed iterator.
 
     Within a pipeline each call registers a stage with the run, which names the operator in
@@ -58,12 +58,13 @@ class StreamOperator(Operator[T, U]):
         """Facts shown under the label in :meth:`Stream.to_mermaid`."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
-        run = current_run()
-        if run is None:
-            stage = Stage(self.label, self.on_error)
-        else:
-            stage = run.add_stage(self.label, self.on_error)
-        return self._apply(aiter(source), stage)
+        """Called directly (by a user's own operator, say): built in the current run, if
+        any."""
+        return Build(current_run()).operator(self, source)
+
+    def _build(self, upstream: AsyncIterator[Any], build: Build) -> AsyncIterator[Any]:
+        stage = build.stage(self.label, self.on_error)
+        return build.observe(self._apply(upstream, stage), stage)
 
     def __repr__(self) -> str:
         return self.label
@@ -235,7 +236,7 @@ def start_pool(
         source,
         job,
         stage,
-        require_run(stage),
+        stage.build.require_run(stage),
         concurrency=concurrency,
         ordered=ordered,
         window=window,
@@ -243,18 +244,7 @@ def start_pool(
     )
 
 
-def require_run(stage: Stage) -> Run:
-    """The current run, for an operator that runs tasks; an error outside of any pipeline."""
-    run = current_run()
-    if run is None:
-        raise RuntimeError(
-            f"{stage.name} runs tasks, so it must run inside a pipeline: use "
-            "stream(source).pipe(...) and consume it with collect() or open()"
-        )
-    return run
-
-
-class Pipe(Operator[T, U]):
+class Pipe(Operator[T, U], Built):
     """Several operators composed into one; made by :func:`pipe`."""
 
     __slots__ = ("operators",)
@@ -263,20 +253,15 @@ class Pipe(Operator[T, U]):
         self.operators: tuple[Operator[Any, Any], ...] = operators
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
-        iterator: AsyncIterable[Any] = source
+        return Build(current_run()).operator(self, source)
+
+    def _build(self, upstream: AsyncIterator[Any], build: Build) -> AsyncIterator[Any]:
         for operator in self.operators:
-            iterator = operator(iterator)
-        return aiter(iterator)
+            upstream = build.operator(operator, upstream)
+        return upstream
 
     def __repr__(self) -> str:
         return f"pipe({', '.join(map(describe_operator, self.operators))})"
-
-
-def describe_operator(operator: Operator[Any, Any]) -> str:
-    """How an operator shows in a pipeline's repr."""
-    if isinstance(operator, StreamOperator | Pipe):
-        return repr(operator)
-    return describe(operator)
 
 
 @overload

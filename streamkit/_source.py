@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic
 
 from anyio.lowlevel import checkpoint
 
 from ._errors import StreamConsumedError
-from ._runtime._chain import Chain, aclose, aclose_all, close_while_failing
+from ._runtime._chain import aclose
 from ._types import T
 
 if TYPE_CHECKING:
     from ._gate import Gate
+    from ._runtime._build import Build
 
 CHECKPOINT_EVERY = 256
 """A synchronous source yields to the event loop at its first item and then every this many
@@ -22,37 +22,21 @@ items, so a pipeline over a fast sync source stays cancellable and fair to other
 
 
 class Source(ABC, Generic[T]):
-    """Something a run can open into a chain of async iterators."""
+    """Something a run can build into a chain of async iterators."""
 
     __slots__ = ()
 
     @abstractmethod
-    def _open(self) -> Chain[T]:
-        """Start a fresh iteration (called inside the run's task group)."""
+    def _build_into(
+        self, parts: list[AsyncIterator[Any]], build: Build, gate: Gate | None = None
+    ) -> None:
+        """Append the iterators of a fresh iteration to ``parts``, source first, each as soon
+        as it is made, so that what was made can be closed if building fails midway; the
+        source's items pass through ``gate`` (``Pipeline.pause()`` and ``stop_intake()``)."""
 
     async def _discard(self) -> None:
         """Close what this source owns without reading it (an input a stream never reached):
         a one-shot source's iterator. Re-iterable sources own nothing."""
-
-    def _build_into(self, parts: list[AsyncIterator[Any]], gate: Gate | None = None) -> None:
-        """Append the iterators of a fresh iteration to ``parts``, source first, each as soon
-        as it is made, so that what was made can be closed if building fails midway; the
-        source's items pass through ``gate`` (``Pipeline.pause()`` and ``stop_intake()``)."""
-        parts.extend(self._open().parts)
-        if gate is not None:
-            parts.append(gate.wrap(parts[-1]))
-
-
-async def open_chain(source: Source[T], gate: Gate | None = None) -> Chain[T]:
-    """A fresh iteration of ``source``; if building it fails (an operator raises, or returns
-    something that is not an async iterator), what was already made is closed first."""
-    parts: list[AsyncIterator[Any]] = []
-    try:
-        source._build_into(parts, gate)  # pyright: ignore[reportPrivateUsage]
-    except BaseException:
-        await close_while_failing(partial(aclose_all, parts))
-        raise
-    return Chain(parts)
 
 
 class IteratorSource(Source[T]):
@@ -66,7 +50,15 @@ class IteratorSource(Source[T]):
         self._once = once
         self._used = False
 
-    def _open(self) -> Chain[T]:
+    def _build_into(
+        self, parts: list[AsyncIterator[Any]], build: Build, gate: Gate | None = None
+    ) -> None:
+        iterator = self._iterator()
+        parts.append(iterator)
+        if gate is not None:
+            parts.append(gate.wrap(iterator))
+
+    def _iterator(self) -> AsyncIterator[T]:
         if self._once:
             if self._used:
                 raise StreamConsumedError(
@@ -75,7 +67,7 @@ class IteratorSource(Source[T]):
                     "whose __aiter__ (or __iter__) makes a fresh generator each time"
                 )
             self._used = True
-        return Chain([self._make()])
+        return self._make()
 
     async def _discard(self) -> None:
         if self._once and not self._used:

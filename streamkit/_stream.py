@@ -13,13 +13,14 @@ import anyio
 from ._diagram import Drawable, Node, to_mermaid
 from ._errors import EmptyStreamError, user_stop
 from ._gate import Gate
-from ._hooks import HookList, Hooks, observed
+from ._hooks import HookList, Hooks
 from ._observe import PipelineStatistics
-from ._operator import Pipe, check_operator, describe_operator
+from ._operator import Pipe, check_operator
 from ._ops._each import accumulate
 from ._options import check_callable, describe
+from ._runtime._build import Build, describe_operator
 from ._runtime._chain import Chain
-from ._runtime._run import Run, current_run, running
+from ._runtime._run import Run, running
 from ._runtime._stage import Stage
 from ._source import Source
 from ._types import MISSING as _MISSING
@@ -152,32 +153,15 @@ class Stream(Source[T]):
             return self._label
         return " | ".join([repr(self._source), *map(describe_operator, self._operators)])
 
-    def _open(self) -> Chain[T]:
-        parts: list[AsyncIterator[Any]] = []
-        self._build_into(parts)
-        return Chain(parts)
-
     async def _discard(self) -> None:
         await self._source._discard()  # pyright: ignore[reportPrivateUsage]
 
-    def _build_into(self, parts: list[AsyncIterator[Any]], gate: Gate | None = None) -> None:
-        self._source._build_into(parts, gate)  # pyright: ignore[reportPrivateUsage]
-        run = current_run()
-        observing = run is not None and run.hooks is not None
+    def _build_into(
+        self, parts: list[AsyncIterator[Any]], build: Build, gate: Gate | None = None
+    ) -> None:
+        build.into(self._source, parts, gate)
         for operator in self._operators:
-            latest = run.latest if run is not None else None
-            output: object = operator(parts[-1])
-            if not isinstance(output, AsyncIterator):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise TypeError(
-                    f"operator {describe_operator(operator)} returned "
-                    f"{type(output).__name__}, not an async iterator; an operator takes an "
-                    "async iterable and returns an async iterator, like an async generator "
-                    "function does"
-                )
-            if observing and run is not None and run.latest is not latest:
-                assert run.latest is not None
-                output = observed(output, run.latest, run)
-            parts.append(output)
+            parts.append(build.operator(operator, parts[-1]))
 
     # -- describing --------------------------------------------------------------------------
 

@@ -167,6 +167,8 @@ async def test_an_error_arrives_in_stream_order(
     assert raised is error
     if ordered:
         assert got == expected
+    elif names[-1] == "zip_latest":  # the items before the other input's first only update
+        assert got == expected[len(expected) - len(got) :]
     else:
         assert sorted(got) == sorted(expected)
     assert source.cleaned == source.opened == 1

@@ -16,21 +16,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast, overload
 
-from .._operator import Apply, StreamOperator, labelled, register_factory, require_run, start_pool
+from .._operator import Apply, StreamOperator, labelled, register_factory, start_pool
 from .._options import OnError, check_callable, default_window
-from .._runtime._chain import Chain, aclose, aclose_all
-from .._runtime._run import unlisted_stages
+from .._runtime._build import Build
+from .._runtime._chain import aclose, aclose_all
 from .._runtime._stage import Stage
 from .._runtime._switch import Switch
-from .._source import IteratorSource, Source, as_source, open_chain
+from .._source import IteratorSource, Source, as_source
 from .._types import MISSING, T1, T2, T3, AnyIterable, CombineOperator, T, U, ZipOperator
 from ._each import call
-from ._transform import flat_map, flatten, items_of
+from ._transform import flat_map, items_of, one_after_another
 
 SWITCH_BUFFER = 16
 """Items of the current inner stream that ``switch_map`` reads ahead of the consumer."""
 
 if TYPE_CHECKING:
+    from .._gate import Gate
     from .._stream import Stream
 
 _ENDED: Any = object()
@@ -54,13 +55,6 @@ def _named(
     operator = StreamOperator(apply)
     operator.label = f"{name}({', '.join([*map(repr, shown), *options])})"
     return operator
-
-
-def _one_after_another() -> Apply[Any, Any]:
-    """What ``flatten`` does to its input, for a stage of the caller's: one inner stream at a
-    time."""
-    operator = cast(StreamOperator[Any, Any], flatten())
-    return operator._apply  # pyright: ignore[reportPrivateUsage]
 
 
 Input = Source[Any] | list[Any] | tuple[Any, ...] | range
@@ -98,8 +92,7 @@ async def _read(source: Source[Any], position: int, stage: Stage) -> AsyncIterat
     """The items of ``source`` (input ``position``), closing what it opened; an error (also
     in closing) gains the note."""
     try:
-        with unlisted_stages():  # as for flatten's inner streams
-            chain = await open_chain(source)
+        chain = await stage.build.open(source)  # once per run: listed as the stage is
         try:
             async for item in chain.output:
                 yield item
@@ -149,9 +142,11 @@ class _Tagged(Source[tuple[int, Any]]):
         self.index = index
         self.source = source
 
-    def _open(self) -> Chain[tuple[int, Any]]:
-        chain = self.source._open()  # pyright: ignore[reportPrivateUsage]
-        return Chain([*chain.parts, self._tag(chain.output)])
+    def _build_into(
+        self, parts: list[AsyncIterator[Any]], build: Build, gate: Gate | None = None
+    ) -> None:
+        build.into(self.source, parts, gate)
+        parts.append(self._tag(parts[-1]))
 
     async def _tag(self, items: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
         try:
@@ -171,7 +166,7 @@ class _Tagged(Source[tuple[int, Any]]):
 def _flattening(before: tuple[Input, ...], after: tuple[Input, ...], width: int) -> Apply[Any, Any]:
     """Emit the items of the inputs (``before``, this stream, ``after``): one input after
     another if ``width`` is 1, else ``width`` at once."""
-    spread = _one_after_another() if width == 1 else _at_once(width)
+    spread = one_after_another if width == 1 else _at_once(width)
     return lambda source, stage: spread(_inputs(source, before, after), stage)
 
 
@@ -280,10 +275,9 @@ async def _zip(
     parts: list[AsyncIterator[Any]] = []
     outputs: list[AsyncIterator[Any]] = []
     try:
-        for source in inputs:
-            chain = source._open()  # pyright: ignore[reportPrivateUsage]
-            parts.extend(chain.parts)
-            outputs.append(chain.output)
+        for source in inputs:  # once per run: listed as the stage is
+            stage.build.into(source, parts)
+            outputs.append(parts[-1])
         while True:
             row: list[Any] = []
             for index, output in enumerate(outputs):
@@ -432,10 +426,13 @@ def switch_map(fn: Callable[[Any], Any]) -> StreamOperator[Any, Any]:
     """
     check_callable("fn", fn)
 
-    async def open_inner(item: Any) -> AsyncIterator[Any]:
-        return items_of(await call(fn, item))
-
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        return Switch(source, open_inner, stage, require_run(stage), size=SWITCH_BUFFER)
+        inner = stage.build.inner()  # one inner stream per item: not listed
+
+        async def open_inner(item: Any) -> AsyncIterator[Any]:
+            return items_of(await call(fn, item), inner)
+
+        run = stage.build.require_run(stage)
+        return Switch(source, open_inner, stage, run, size=SWITCH_BUFFER)
 
     return StreamOperator(apply)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-from .._operator import StreamOperator, labelled, register_factory, require_run
+from .._operator import StreamOperator, labelled, register_factory
 from .._options import check_callable, check_int
 from .._runtime._fanout import Choose, Fanout
 from .._runtime._stage import Stage
@@ -172,7 +172,7 @@ def _fan_out(
             )
 
     def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        run = require_run(stage)
+        run = stage.build.require_run(stage)
         return Fanout(source, branches, names, stage, run, buffer=buffer, choose=choose)
 
     return StreamOperator(apply)

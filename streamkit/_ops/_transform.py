@@ -17,11 +17,11 @@ from .._errors import SKIP
 from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
+from .._runtime._build import Build
 from .._runtime._chain import aclose
 from .._runtime._offload import ExecutorOption
-from .._runtime._run import unlisted_stages
 from .._runtime._stage import RAISE, Stage
-from .._source import CHECKPOINT_EVERY, Source, as_source, open_chain
+from .._source import CHECKPOINT_EVERY, Source, as_source
 from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U, V
 from ._each import Then, accumulate, each, results_job, settle
 
@@ -212,15 +212,14 @@ else:
         )
 
 
-def items_of(produced: object) -> AsyncIterator[Any]:
-    """An async iterator over ``produced`` (an iterable, async iterable or Stream), closing
-    what it opened when it is closed."""
-    return _iterate(as_source(produced))
+def items_of(produced: object, build: Build) -> AsyncIterator[Any]:
+    """An async iterator over ``produced`` (an iterable, async iterable or Stream), built in
+    ``build``, closing what it opened when it is closed."""
+    return _iterate(as_source(produced), build)
 
 
-async def _iterate(source: Source[Any]) -> AsyncIterator[Any]:
-    with unlisted_stages():  # one inner stream per item: not listed in statistics
-        chain = await open_chain(source)
+async def _iterate(source: Source[Any], build: Build) -> AsyncIterator[Any]:
+    chain = await build.open(source)
     try:
         async for value in chain.output:
             yield value
@@ -271,7 +270,7 @@ async def _outputs(produced: object, item: Any, index: int, stage: Stage) -> Asy
     while produced is not SKIP:
         inner: AsyncIterator[Any] | None = None
         try:
-            inner = items_of(produced)
+            inner = items_of(produced, stage.build.inner())  # one per item: not listed
             async for value in inner:
                 yield value
             return
@@ -305,6 +304,12 @@ def flatten(
 
 def _identity(item: Any) -> Any:
     return item
+
+
+def one_after_another(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+    """The items of each item of ``source`` in turn, under ``stage``: sequential
+    ``flatten()``, for the combining operators."""
+    return _flat_map(source, _identity, stage)
 
 
 if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)

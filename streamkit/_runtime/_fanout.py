@@ -159,9 +159,9 @@ class Fanout(Background[U], Generic[T, U]):
         self._outputs: list[AsyncIterator[U]] = []
         for name, branch in zip(names, branches, strict=True):
             branch_input = BranchInput[T](self)
-            run.stages.append(BranchStage(f"{stage.name} branch {name}", branch_input))
+            stage.build.add(BranchStage(f"{stage.name} branch {name}", branch_input))
             self.inputs.append(branch_input)
-            self._outputs.append(aiter(branch(branch_input)))
+            self._outputs.append(stage.build.operator(branch, branch_input))
         super().__init__([source, *self._outputs], stage, run)
         self._source = source
 

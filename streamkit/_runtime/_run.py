@@ -8,8 +8,8 @@ task group with the reason ``"streamkit pipeline closed"`` and waits for every t
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from time import perf_counter
 from typing import TYPE_CHECKING
@@ -18,9 +18,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 from .._errors import raise_single
-from .._options import OnError
-from .._source import Source, open_chain
+from .._source import Source
 from .._types import T
+from ._build import Build
 from ._chain import Chain, closing
 from ._stage import Stage
 
@@ -35,25 +35,15 @@ _current_run: ContextVar[Run | None] = ContextVar("streamkit_run", default=None)
 class Run:
     """The task group and the stages of one execution of a pipeline."""
 
-    __slots__ = ("ended", "hooks", "latest", "listing", "stages", "started", "task_group")
+    __slots__ = ("ended", "hooks", "stages", "started", "task_group")
 
     def __init__(self, task_group: TaskGroup, hooks: Hooks | None = None) -> None:
         self.task_group: TaskGroup = task_group
         self.stages: list[Stage] = []
+        """The listed stages, upstream first (made through a :class:`Build`)."""
         self.hooks: Hooks | None = hooks
         self.started: float = perf_counter()
         self.ended: float | None = None
-        self.listing: bool = True
-        self.latest: Stage | None = None
-        """The stage added last, listed or not."""
-
-    def add_stage(self, name: str, on_error: OnError = "raise") -> Stage:
-        """A new stage of this run, listed in its statistics unless :func:`unlisted_stages`
-        says otherwise; it becomes :attr:`latest`."""
-        stage = self.latest = Stage(name, on_error, self.hooks)
-        if self.listing:
-            self.stages.append(stage)
-        return stage
 
     def elapsed(self) -> float:
         """Seconds since the run started, or that it lasted once it has ended."""
@@ -74,25 +64,6 @@ class Run:
 def current_run() -> Run | None:
     """The run whose task group the calling code executes in, if any."""
     return _current_run.get()
-
-
-@contextmanager
-def unlisted_stages() -> Generator[None]:
-    """Stages added inside the block are not listed in the run's statistics (hooks still see
-    them).
-
-    For the inner streams of ``flat_map`` and ``switch_map``, built once per item: listing
-    them would make the run's list of stages grow without end.
-    """
-    run = current_run()
-    if run is None:
-        yield
-        return
-    listing, run.listing = run.listing, False
-    try:
-        yield
-    finally:
-        run.listing = listing
 
 
 @asynccontextmanager
@@ -116,7 +87,7 @@ async def running(
                 run = Run(task_group, hooks)
                 token = _current_run.set(run)
                 try:
-                    chain = await open_chain(source, gate)
+                    chain = await Build(run).open(source, gate)
                     async with closing(chain):
                         yield run, chain
                 finally:

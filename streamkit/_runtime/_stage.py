@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .._hooks import Hooks
     from .._observe import StageStatistics
     from .._options import OnError
+    from ._build import Build
 
 SAMPLE_EVERY = 16
 """A sequential stage times the calls whose 1-based count is 1 modulo this (a power of 2)."""
@@ -70,6 +71,7 @@ class Stage:
     """
 
     __slots__ = (
+        "build",
         "dropped",
         "failures",
         "hooks",
@@ -85,8 +87,17 @@ class Stage:
         "threads",
     )
 
-    def __init__(self, name: str, on_error: OnError = "raise", hooks: Hooks | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        on_error: OnError = "raise",
+        hooks: Hooks | None = None,
+        build: Build | None = None,
+    ) -> None:
         self.name: str = name
+        self.build: Build = build if build is not None else _detached()
+        """The build this stage was made in: its run, and the context for what it builds per
+        item (:meth:`Build.inner`)."""
         self.on_error: OnError = on_error
         self.hooks: Hooks | None = hooks
         self.skipped: int = 0
@@ -95,7 +106,6 @@ class Stage:
         self.pool: PoolCounters | None = None
         self.threads: ThreadCounters | None = None
         """The worker threads of ``executor="thread"``, in this run's event loop."""
-        # -- observe (#5) -------------------------------------------------------------------
         self.items_in: int | None = None
         self.in_flight: int = 0
         self.dropped: int = 0
@@ -205,3 +215,10 @@ class Stage:
 
     def _abandoned_threads(self) -> int:
         return 0 if self.threads is None else self.threads.abandoned
+
+
+def _detached() -> Build:
+    """The build of a stage made outside any run (for an error note only)."""
+    from ._build import Build
+
+    return Build(None)

@@ -19,7 +19,7 @@ import re
 import anyio
 from anyio.abc import SocketStream
 
-from streamkit import Failures, Retry, map_, stream
+from streamkit import Failures, Operator, Retry, map_, stream
 
 # The site: each page links to the pages listed. /missing does not exist; /busy answers
 # "503 busy" to its first two requests.
@@ -66,7 +66,7 @@ async def fetch(port: int, path: str) -> tuple[str, list[str]]:
     """GET ``path`` from the server; its links, or ServerBusy / NotFound."""
     async with await anyio.connect_tcp("127.0.0.1", port) as connection:
         await connection.send(f"GET {path} HTTP/1.0\r\n\r\n".encode())
-        chunks = []
+        chunks: list[bytes] = []
         async for chunk in connection:
             chunks.append(chunk)
     head, _, body = b"".join(chunks).decode().partition("\r\n\r\n")
@@ -80,7 +80,8 @@ async def fetch(port: int, path: str) -> tuple[str, list[str]]:
 
 async def crawl(port: int) -> None:
     failures = Failures()
-    fetch_page = map_(
+    # A lambda operator on its own has no stream to take its types from: name them (typing.rst).
+    fetch_page: Operator[str, tuple[str, list[str]]] = map_(
         lambda path: fetch(port, path),
         concurrency=4,
         rate_limit=(50, 1.0),

@@ -45,7 +45,7 @@ async def main() -> None:
 
     # 3. Cancellation from outside stops the pipeline promptly and is not an error.
     with anyio.move_on_after(0.05) as scope:
-        await stream.count().pipe(map_(parse, concurrency=2)).drain()
+        await stream.count().pipe(map_(str), map_(parse, concurrency=2)).drain()
     print(f"endless pipeline cancelled from outside: {scope.cancelled_caught}")
 
 

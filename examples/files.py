@@ -29,7 +29,7 @@ WORDS = ["async", "await", "stream", "pipeline", "task", "group", "cancel", "sco
 
 async def write_corpus(folder: anyio.Path, count: int) -> list[anyio.Path]:
     """``count`` text files of random words, the same words on every run."""
-    paths = []
+    paths: list[anyio.Path] = []
     for n in range(count):
         rng = random.Random(n)
         vocabulary = rng.sample(WORDS, k=3 + n % 6)

@@ -16,10 +16,13 @@ async def fetch(n: int) -> int:
 
 
 async def main() -> None:
-    squares = stream(range(1000)).pipe(
-        filter_(lambda n: n % 3 == 0),
-        map_(fetch, concurrency=16),  # at most 16 calls at once, results in input order
-        take(5),  # then stop: calls in flight are cancelled, the source is closed
+    squares = (
+        stream(range(1000))
+        .pipe(filter_(lambda n: n % 3 == 0))  # a lambda: its own .pipe, for mypy (docs/typing)
+        .pipe(
+            map_(fetch, concurrency=16),  # at most 16 calls at once, results in input order
+            take(5),  # then stop: calls in flight are cancelled, the source is closed
+        )
     )
     print(await squares.collect())
 

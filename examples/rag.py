@@ -76,7 +76,7 @@ async def rerank(group: list[tuple[str, list[str]]]) -> list[Answer]:
     """A fake cross-encoder: one call scores a whole batch of questions."""
     batch_sizes.append(len(group))
     await anyio.sleep(0.02)
-    answers = []
+    answers: list[Answer] = []
     for question, passages in group:
         words = keywords(question)
         scored = [(len(words & keywords(p)) * 10 + len(p) % 7, p) for p in passages]

@@ -1,4 +1,4 @@
-"""Progress bars with tqdm (the optional extra ``streamkit[progress]``), imported only when used.
+"""Progress bars with tqdm (the extra ``streamkit-anyio[progress]``), imported only when used.
 
 ``tqdm.auto`` picks a widget in a notebook and a text bar in a terminal.
 """
@@ -26,7 +26,8 @@ def _bar_class() -> type[Bar[Any]]:
         from tqdm.auto import tqdm
     except ImportError as exc:
         raise ImportError(
-            "progress bars need tqdm: install the extra with pip install 'streamkit[progress]'"
+            "progress bars need tqdm: install the extra with "
+            "pip install 'streamkit-anyio[progress]' (or pip install tqdm)"
         ) from exc
     return tqdm
 
@@ -36,7 +37,7 @@ def progress(desc: str | None = None, total: int | None = None) -> SameTypeOpera
     """Show a progress bar counting the items that pass, and pass them on unchanged.
 
     The bar is a ``tqdm.auto`` bar: a widget in a notebook, text on stderr in a terminal. It
-    needs the extra ``streamkit[progress]``.
+    needs the extra ``streamkit-anyio[progress]``.
 
     Args:
         desc: the text before the bar.

@@ -221,7 +221,7 @@ class Stream(Source[T]):
         Args:
             hooks: a :class:`Hooks` to tell of the run's events (items, errors, stage and run
                 start and end).
-            progress: show one progress bar per stage (needs ``streamkit[progress]``).
+            progress: show one progress bar per stage (needs ``streamkit-anyio[progress]``).
 
         Example::
 

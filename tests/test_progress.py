@@ -97,11 +97,11 @@ class TestWithoutTqdm:
         monkeypatch.setitem(sys.modules, "tqdm.auto", None)
 
     def test_operator(self) -> None:
-        with pytest.raises(ImportError, match=r"pip install 'streamkit\[progress\]'"):
+        with pytest.raises(ImportError, match=r"pip install 'streamkit-anyio\[progress\]'"):
             progress()
 
     async def test_option(self) -> None:
-        with pytest.raises(ImportError, match=r"pip install 'streamkit\[progress\]'"):
+        with pytest.raises(ImportError, match=r"pip install 'streamkit-anyio\[progress\]'"):
             await stream([1]).collect(progress=True)
 
 

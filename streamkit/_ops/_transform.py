@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import partial
 from typing import Any, cast, overload
 
@@ -23,7 +23,7 @@ from .._runtime._fused import Kind, Step
 from .._runtime._offload import ExecutorOption
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, Source, as_source
-from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U
+from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U, V
 from ._each import results_job, settle
 
 if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_types.MYPY)
@@ -61,7 +61,10 @@ else:
 
     @labelled
     def map_(
-        fn: Callable[[T], U] | Callable[[T], Awaitable[U]],
+        # The Coroutine member, with a V solved to Any, is for pyright: of several union members
+        # that match, it takes the one solving the most type variables (then the simplest), so an
+        # async function returning tuple[str, list[str]] gives U = tuple[...], not a Coroutine.
+        fn: Callable[[T], U] | Callable[[T], Coroutine[V, Any, U]] | Callable[[T], Awaitable[U]],
         *,
         concurrency: int | anyio.CapacityLimiter = 1,
         ordered: bool = True,

@@ -195,6 +195,14 @@ async def check_annotated_forms(numbers: Stream[int], events: Stream[Event]) -> 
     assert_type(numbers.pipe(broadcast(map_(str), twice)), Stream[str])
     negate: Operator[int, int] = map_(lambda n: -n)
     assert_type(numbers.pipe(partition(lambda n: n > 1, negate, negate)), Stream[int])
+    # mypy: a lambda operator after another one in a .pipe(...) whose result depends on its
+    # parameter (s.upper(), p[1]) is typed Any without an error: chain .pipe() at the lambda.
+    assert_type(numbers.pipe(map_(str)).pipe(map_(lambda s: s.upper())), Stream[str])
+    pairs = stream([("a", [1])])
+    assert_type(pairs.pipe(map_(lambda p: p[1])).pipe(map_(lambda v: v[0])), Stream[int])
+    # mypy: a lambda that returns a coroutine (map_(lambda n: fetch(n))): name the operator.
+    fetch_one: Operator[int, int] = map_(lambda n: fetch(n))
+    assert_type(numbers.pipe(fetch_one), Stream[int])
     # Both: pipe() alone has no stream to take the lambda's type from: annotate the result.
     doubled_text: Pipe[int, str] = pipe(map_(lambda n: n * 2), map_(str))
     assert_type(numbers.pipe(doubled_text), Stream[str])

@@ -64,6 +64,10 @@ async def fetch_all(url: str) -> list[bytes]:
     return [url.encode()]
 
 
+async def headers(url: str) -> tuple[str, list[dict[str, int]]]:
+    return url, [{url: 1}]
+
+
 def size(data: bytes) -> int:
     return len(data)
 
@@ -81,6 +85,13 @@ async def check() -> None:
     assert_type(urls.pipe(map_(fetch, concurrency=4), map_(size)), Stream[int])
     assert_type(urls | map_(fetch) | map_(size), Stream[int])
     assert_type(stream([1]).pipe(map_(str)), Stream[str])
+    # An async function returning a nested generic: the awaited type, not a Coroutine (pyright
+    # once preferred the Coroutine, the simpler solution by its measure).
+    assert_type(map_(headers), StreamOperator[str, tuple[str, list[dict[str, int]]]])
+    assert_type(urls.pipe(map_(headers, concurrency=4)), Stream[tuple[str, list[dict[str, int]]]])
+    assert_type(urls.pipe(map_(headers), batch(2)), Stream[list[tuple[str, list[dict[str, int]]]]])
+    async with open_pipeline(urls, map_(headers), batch(2)) as found:
+        assert_type(found, Pipeline[list[tuple[str, list[dict[str, int]]]]])
     assert_type(stream([1]).pipe(twice, batch(2)), Stream[list[int]])
     assert_type(urls.pipe(enumerate_()), Stream[tuple[int, str]])
     assert_type(urls.pipe(flat_map(list)), Stream[str])

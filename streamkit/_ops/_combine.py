@@ -339,8 +339,10 @@ def zip_latest(*others: Stream[Any] | AnyIterable[Any]) -> Any:
     ends when every input has ended, or as soon as an input ends without having emitted (no
     tuple could ever be complete).
 
-    Bounded: it holds the latest item of each input, and reads at most as many items ahead of
-    the consumer as there are inputs.
+    Bounded: it holds the latest item of each input, and reads at most 4 items per input
+    ahead of the consumer (each input's reader holds one, its task one more, and the shared
+    buffer has room for one per input, plus the tuple being made). Items that arrive before
+    every input has emitted are read and replaced, not buffered.
 
     Example::
 

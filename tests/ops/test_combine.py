@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.lowlevel import checkpoint
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -515,3 +516,24 @@ class TestCancellationFromOutside:
         assert scope.cancelled_caught
         for source in sources:
             source.assert_closed()
+
+
+@pytest.mark.parametrize("width", [2, 3, 4])
+async def test_zip_latest_reads_at_most_four_items_per_input_ahead(width: int) -> None:
+    pulled = [0] * width
+
+    async def numbers(k: int) -> AsyncIterator[int]:
+        for i in range(1000):
+            await checkpoint()
+            pulled[k] += 1
+            yield i
+
+    others = [numbers(k) for k in range(1, width)]
+    worst = 0
+    async with (stream(numbers(0)) | zip_latest(*others)).open() as items:
+        for received in range(1, 100):
+            await items.receive()
+            for _ in range(20):  # let every reader run as far as it can
+                await checkpoint()
+            worst = max(worst, sum(pulled) - received)
+    assert 0 < worst <= 4 * width

@@ -31,7 +31,7 @@ from anyio.lowlevel import checkpoint
 
 from .._errors import escaped, in_task
 from .._types import T, U
-from ._background import Background, Wakeup
+from ._background import Background, Baton, Wakeup
 from ._chain import closing
 from ._reorder import ReorderBuffer
 
@@ -85,7 +85,7 @@ class WorkerPool(Background[U], Generic[T, U]):
         self._pulling = False
         self._unstarted = 0
         """Workers not started yet: each pull starts one more until there are ``concurrency``."""
-        self._pulled = Wakeup()
+        self._pulled = Baton()
         self._room = Wakeup()
         self._no_more_input = False
         self._failures: list[tuple[int, BaseException]] = []
@@ -156,8 +156,8 @@ class WorkerPool(Background[U], Generic[T, U]):
     async def _work(self, workers: TaskGroup) -> None:
         buffer = self.buffer
         while True:
-            # One worker at a time pulls (an async iterator cannot be advanced concurrently).
-            # A flag, not a lock: pulls rarely suspend, so waiting is the uncommon case.
+            # One worker at a time pulls (an async iterator cannot be advanced concurrently):
+            # a flag, and the baton wakes one waiting worker when the pull is done.
             while self._pulling or not (buffer.has_room or self._no_more_input):
                 await (self._pulled if self._pulling else self._room).wait()
             if self._no_more_input:
@@ -176,7 +176,10 @@ class WorkerPool(Background[U], Generic[T, U]):
                 return
             finally:
                 self._pulling = False
-                self._pulled.notify()
+                if self._no_more_input:  # no more turns: every waiting worker ends
+                    self._pulled.release_all()
+                else:
+                    self._pulled.pass_on()
             if self._unstarted:  # the next worker pulls while this one calls the job
                 self._unstarted -= 1
                 workers.start_soon(self._worker, workers)
@@ -233,6 +236,7 @@ class WorkerPool(Background[U], Generic[T, U]):
         except Exception as exc:
             self._no_more_input = True
             self._room.notify()
+            self._pulled.release_all()
             self._failures.append((index, exc))
             if buffer.put(index, _Failed(exc)):
                 ready.notify()

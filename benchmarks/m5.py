@@ -1,7 +1,7 @@
 """M5: a zero-latency concurrent map at concurrency 2, 64, 512 and 1024, against a hand-written
 anyio pool (c workers sharing one iterator, a checkpoint per item) in the same process.
 
-Run: ``python benchmarks/m5.py`` (both backends; best of 3 after a warm-up; µs per item).
+Run: ``python benchmarks/m5.py`` (both backends; best of 3 after a warm-up; us per item).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ async def main() -> None:
     pool = figures["hand-written pool"]
     for name, row in figures.items():
         cells = [
-            f"{us:.1f} µs" + ("" if name == "hand-written pool" else f" ({us / p:.2f}x)")
+            f"{us:.1f} us" + ("" if name == "hand-written pool" else f" ({us / p:.2f}x)")
             for us, p in zip(row, pool, strict=True)
         ]
         print(f"| {name} | " + " | ".join(cells) + " |")

@@ -214,19 +214,26 @@ class TestRetry:
     async def test_backoff_sleep_is_cancellable(self, concurrency: int) -> None:
         flaky = Flaky({0: 99})
         source = TrackedSource(range(3))
-        with anyio.fail_after(10):
-            with anyio.move_on_after(0.05) as scope:
-                await (
-                    stream(source)
-                    .pipe(
-                        map_(
-                            flaky,
-                            concurrency=concurrency,
-                            retry=Retry(ConnectionError, backoff=100),
-                        )
-                    )
-                    .collect()
-                )
+        failed = anyio.Event()
+
+        async def call(x: int) -> int:
+            try:
+                return await flaky(x)
+            except ConnectionError:
+                failed.set()  # the first call failed: the backoff sleep begins
+                raise
+
+        op = map_(call, concurrency=concurrency, retry=Retry(ConnectionError, backoff=100))
+
+        async def run() -> None:
+            await stream(source).pipe(op).collect()
+
+        with anyio.fail_after(10), anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(run)
+                await failed.wait()
+                await anyio.sleep(0.01)
+                scope.cancel()
         assert scope.cancelled_caught
         assert flaky.calls[0] == 1
         source.assert_closed()

@@ -531,9 +531,14 @@ async def test_zip_latest_reads_at_most_four_items_per_input_ahead(width: int) -
     others = [numbers(k) for k in range(1, width)]
     worst = 0
     async with (stream(numbers(0)) | zip_latest(*others)).open() as items:
-        for received in range(1, 100):
-            await items.receive()
+        first = await items.receive()
+        # Every item up to those in the first tuple was taken in before it; each later tuple
+        # stands for exactly one more item taken in.
+        taken = sum(index + 1 for index in first)
+        for _ in range(100):
             for _ in range(20):  # let every reader run as far as it can
                 await checkpoint()
-            worst = max(worst, sum(pulled) - received)
+            worst = max(worst, sum(pulled) - taken)
+            await items.receive()
+            taken += 1
     assert 0 < worst <= 4 * width

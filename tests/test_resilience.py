@@ -223,7 +223,9 @@ class TestRetry:
                 failed.set()  # the first call failed: the backoff sleep begins
                 raise
 
-        op = map_(call, concurrency=concurrency, retry=Retry(ConnectionError, backoff=100))
+        op = map_(
+            call, concurrency=concurrency, retry=Retry(ConnectionError, backoff=100, jitter=False)
+        )
 
         async def run() -> None:
             await stream(source).pipe(op).collect()

@@ -16,6 +16,9 @@ from ._errors import Failures as Failures
 from ._errors import Skip as Skip
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
+from ._factory import StreamFactory as StreamFactory
+from ._factory import open_pipeline as open_pipeline
+from ._factory import stream as stream
 from ._hooks import Hooks as Hooks
 from ._ledger import Ledger as Ledger
 from ._ledger import LedgerError as LedgerError
@@ -69,9 +72,6 @@ from ._progress import progress as progress
 from ._push import PushSource as PushSource
 from ._retry import Retry as Retry
 from ._retry import RetryAttempt as RetryAttempt
-from ._sources import StreamFactory as StreamFactory
-from ._sources import open_pipeline as open_pipeline
-from ._sources import stream as stream
 from ._stream import Pipeline as Pipeline
 from ._stream import Stream as Stream
 from ._types import BatchOperator as BatchOperator

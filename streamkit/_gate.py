@@ -7,7 +7,7 @@ from typing import Generic
 
 import anyio
 
-from ._runtime._chain import aclose
+from ._runtime._closing import aclose
 from ._types import T
 
 

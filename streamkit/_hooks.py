@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING
 
-from ._runtime._chain import aclose
+from ._runtime._closing import aclose
 from ._types import T
 
 if TYPE_CHECKING:

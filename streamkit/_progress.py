@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._hooks import Hooks
 from ._operator import StreamOperator, labelled
 from ._options import check_int
-from ._runtime._chain import aclose
+from ._runtime._closing import aclose
 from ._runtime._stage import Stage
 from ._types import SameTypeOperator
 

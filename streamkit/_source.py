@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from anyio.lowlevel import checkpoint
 
 from ._errors import StreamConsumedError
-from ._runtime._chain import aclose
+from ._runtime._closing import aclose
 from ._types import T
 
 if TYPE_CHECKING:

@@ -19,9 +19,9 @@ from ._operator import Pipe, check_operator
 from ._ops._each import accumulate
 from ._options import check_callable, describe
 from ._runtime._build import Build, Built, describe_operator
-from ._runtime._chain import Chain
+from ._runtime._closing import Parts
 from ._runtime._fused import Fused
-from ._runtime._run import Run, running
+from ._runtime._run import Run, open_run
 from ._runtime._stage import Stage
 from ._source import IterableSource, Source
 from ._types import MISSING as _MISSING
@@ -230,7 +230,7 @@ class Stream(Source[T]):
                     print(page)
         """
         gate = Gate()
-        return _Opened(_open_pipeline(self._run_raw(hooks, progress, gate), gate))
+        return _Opened(_open_pipeline(self._open_run(hooks, progress, gate), gate))
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 
@@ -250,8 +250,8 @@ class Stream(Source[T]):
 
             assert await stream(range(3)).collect() == [0, 1, 2]
         """
-        async with self._running(hooks, progress) as (_, chain):
-            output = chain.output
+        async with self._consume(hooks, progress) as (_, parts):
+            output = parts.output
             if isinstance(output, Fused):  # a fused tail appends without a generator
                 items: list[T] = []
                 await output.consume("collect", items)
@@ -272,8 +272,8 @@ class Stream(Source[T]):
         Raises:
             EmptyStreamError: the stream is empty and no ``default`` was given.
         """
-        async with self._running(hooks, progress) as (_, chain):
-            async for item in chain.output:
+        async with self._consume(hooks, progress) as (_, parts):
+            async for item in parts.output:
                 return item
         return self._default(default, "first")
 
@@ -292,16 +292,16 @@ class Stream(Source[T]):
             EmptyStreamError: the stream is empty and no ``default`` was given.
         """
         result = default
-        async with self._running(hooks, progress) as (_, chain):
-            async for item in chain.output:
+        async with self._consume(hooks, progress) as (_, parts):
+            async for item in parts.output:
                 result = item
         return self._default(result, "last")
 
     async def count(self, *, hooks: Hooks | None = None, progress: bool = False) -> int:
         """Run the pipeline and return how many items it produced."""
         n = 0
-        async with self._running(hooks, progress) as (_, chain):
-            output = chain.output
+        async with self._consume(hooks, progress) as (_, parts):
+            output = parts.output
             if isinstance(output, Fused):
                 return await output.consume("count")
             async for _ in output:
@@ -310,8 +310,8 @@ class Stream(Source[T]):
 
     async def drain(self, *, hooks: Hooks | None = None, progress: bool = False) -> None:
         """Run the pipeline for its side effects, discarding the items."""
-        async with self._running(hooks, progress) as (_, chain):
-            output = chain.output
+        async with self._consume(hooks, progress) as (_, parts):
+            output = parts.output
             if isinstance(output, Fused):
                 await output.consume("drain")
                 return
@@ -370,19 +370,19 @@ class Stream(Source[T]):
         check_callable("fn", fn)
         stage = Stage(f"reduce({describe(fn)})")  # for the note only: not a stage of the run
         accumulated = initial
-        async with self._running(hooks, progress) as (_, chain):
-            async for value in accumulate(chain.output, fn, initial, stage):
+        async with self._consume(hooks, progress) as (_, parts):
+            async for value in accumulate(parts.output, fn, initial, stage):
                 accumulated = value
         return self._default(accumulated, "reduce")
 
-    def _running(
+    def _consume(
         self, hooks: Hooks | None, progress: bool
-    ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
-        return _Opened(self._run_raw(hooks, progress))
+    ) -> AbstractAsyncContextManager[tuple[Run, Parts[T]]]:
+        return _Opened(self._open_run(hooks, progress))
 
-    def _run_raw(
+    def _open_run(
         self, hooks: Hooks | None, progress: bool, gate: Gate | None = None
-    ) -> AbstractAsyncContextManager[tuple[Run, Chain[T]]]:
+    ) -> AbstractAsyncContextManager[tuple[Run, Parts[T]]]:
         if hooks is not None and not isinstance(hooks, Hooks):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise TypeError(f"hooks must be a streamkit.Hooks instance or None, got {hooks!r}")
         if not isinstance(progress, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -393,8 +393,8 @@ class Stream(Source[T]):
             bars = StageBars()
             hooks = bars if hooks is None else HookList((hooks, bars))
         if hooks is None:
-            return running(self, gate=gate)
-        return running(self, hooks, repr(self), gate)
+            return open_run(self, gate=gate)
+        return open_run(self, hooks, repr(self), gate)
 
     def _default(self, value: T, consumer: str) -> T:
         if value is _MISSING:
@@ -531,11 +531,11 @@ class _Opened(AbstractAsyncContextManager[V]):
 
 @asynccontextmanager
 async def _open_pipeline(
-    runner: AbstractAsyncContextManager[tuple[Run, Chain[T]]],
+    runner: AbstractAsyncContextManager[tuple[Run, Parts[T]]],
     gate: Gate,
 ) -> AsyncGenerator[Pipeline[T]]:
-    async with runner as (run, chain):
-        pipeline = Pipeline(run, chain.output, gate)
+    async with runner as (run, parts):
+        pipeline = Pipeline(run, parts.output, gate)
         try:
             yield pipeline
         finally:

@@ -35,7 +35,7 @@ def test_public_names_show_the_public_module(module: object) -> None:
 
 
 def test_runtime_never_imports_operators_or_streams() -> None:
-    """Dependency direction: _runtime is below _operator, _ops, _stream and _sources."""
+    """Dependency direction: _runtime is below _operator, _ops, _stream and _factory."""
     for path in (PACKAGE / "_runtime").glob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -43,7 +43,7 @@ def test_runtime_never_imports_operators_or_streams() -> None:
                 assert not node.module.lstrip(".").startswith((
                     "_ops",
                     "_stream",
-                    "_sources",
+                    "_factory",
                     "_operator",
                 )), f"{path.name} imports {node.module}"
 

@@ -28,7 +28,7 @@ from .._awaitable import awaitable
 from .._errors import EmptyStreamError
 from .._operator import StreamOperator, labelled
 from .._options import OnError, check_callable, check_int, check_on_error, check_optional_int
-from .._runtime._chain import aclose
+from .._runtime._closing import aclose
 from .._runtime._stage import Stage
 from .._types import MISSING as _MISSING
 from .._types import (

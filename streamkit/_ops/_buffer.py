@@ -12,7 +12,7 @@ import anyio
 
 from .._operator import StreamOperator, labelled, start_pool
 from .._options import check_int, check_seconds
-from .._runtime._chain import aclose
+from .._runtime._closing import aclose
 from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 

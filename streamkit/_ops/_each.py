@@ -18,7 +18,7 @@ from typing import Any
 from .._awaitable import awaitable
 from .._errors import SKIP
 from .._retry import Call
-from .._runtime._chain import aclose
+from .._runtime._closing import aclose
 from .._runtime._pool import Job
 from .._runtime._stage import RAISE, Stage
 from .._types import MISSING

@@ -23,7 +23,7 @@ import anyio
 
 from .._operator import StreamOperator, labelled
 from .._options import check_int, check_seconds
-from .._runtime._chain import aclose
+from .._runtime._closing import aclose
 from .._runtime._rate import RateLimiter, paced
 from .._runtime._stage import Stage
 from .._types import SameTypeOperator, T

@@ -18,7 +18,7 @@ from .._operator import StreamOperator, labelled, per_item
 from .._options import OnError, check_callable, check_int
 from .._retry import Call, Retry
 from .._runtime._build import Build
-from .._runtime._chain import aclose
+from .._runtime._closing import aclose
 from .._runtime._fused import Kind, Step
 from .._runtime._offload import ExecutorOption
 from .._runtime._stage import RAISE, Stage

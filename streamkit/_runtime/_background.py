@@ -13,7 +13,7 @@ result that came before it), or ends the iteration if the tasks ended by themsel
 normally).
 
 Closing what it owns (its upstream, inner streams, branches): on an ordinary close each gets
-:data:`~._chain.CLEANUP_GRACE` seconds for its async cleanup, shielded from the stage's own
+:data:`~._closing.CLEANUP_GRACE` seconds for its async cleanup, shielded from the stage's own
 cancellation (:meth:`Background._close`); when the consumer was cancelled from outside, none.
 """
 
@@ -28,7 +28,7 @@ from anyio.lowlevel import checkpoint
 
 from .._errors import escaped, in_task
 from .._types import U
-from ._chain import aclose, aclose_all, cancelled_from_outside, close_in_grace
+from ._closing import aclose, aclose_all, cancelled_from_outside, close_in_grace
 
 if TYPE_CHECKING:
     from ._run import Run

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._hooks import observed
 from .._options import OnError, describe
-from ._chain import Chain, aclose_all, close_while_failing
+from ._closing import Parts, aclose_all, close_while_failing
 from ._fused import Fused, Step
 from ._stage import Stage
 
@@ -166,7 +166,7 @@ class Build:
         :meth:`Source._build_into`)."""
         source._build_into(parts, self, gate)  # pyright: ignore[reportPrivateUsage]
 
-    async def open(self, source: Source[Any], gate: Gate | None = None) -> Chain[Any]:
+    async def open(self, source: Source[Any], gate: Gate | None = None) -> Parts[Any]:
         """A fresh iteration of ``source``; if building it fails (an operator raises, or
         returns something that is not an async iterator), what was already made is closed
         first."""
@@ -176,4 +176,4 @@ class Build:
         except BaseException:
             await close_while_failing(partial(aclose_all, parts))
             raise
-        return Chain(parts)
+        return Parts(parts)

@@ -38,7 +38,7 @@ import anyio
 from .._errors import in_task
 from .._types import Operator, T, U
 from ._background import Background, Wakeup
-from ._chain import closing
+from ._closing import closing
 from ._stage import Stage
 
 if TYPE_CHECKING:

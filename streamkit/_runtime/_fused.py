@@ -32,7 +32,7 @@ from anyio.lowlevel import checkpoint
 from .._awaitable import awaitable
 from .._errors import SKIP
 from .._types import MISSING
-from ._chain import aclose
+from ._closing import aclose
 from ._stage import RAISE, Stage
 
 SAMPLE_EVERY = 256

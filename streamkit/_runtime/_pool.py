@@ -32,7 +32,7 @@ from anyio.lowlevel import checkpoint
 from .._errors import escaped, in_task
 from .._types import T, U
 from ._background import Background, Baton, Wakeup
-from ._chain import closing
+from ._closing import closing
 from ._reorder import ReorderBuffer
 
 if TYPE_CHECKING:

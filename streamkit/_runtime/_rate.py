@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import anyio
 
 from .._types import T
-from ._chain import aclose
+from ._closing import aclose
 
 
 class RateLimiter:

@@ -21,7 +21,7 @@ from .._errors import raise_single
 from .._source import Source
 from .._types import T
 from ._build import Build
-from ._chain import Chain, closing
+from ._closing import Parts, closing
 from ._stage import Stage
 
 if TYPE_CHECKING:
@@ -67,13 +67,13 @@ def current_run() -> Run | None:
 
 
 @asynccontextmanager
-async def running(
+async def open_run(
     source: Source[T],
     hooks: Hooks | None = None,
     label: str = "pipeline",
     gate: Gate | None = None,
-) -> AsyncGenerator[tuple[Run, Chain[T]]]:
-    """Build ``source`` inside a fresh task group and hand its chain to the caller.
+) -> AsyncGenerator[tuple[Run, Parts[T]]]:
+    """Build ``source`` inside a fresh task group and hand its parts to the caller.
 
     ``hooks`` hear of the run's start and end (``label`` names the pipeline to them).
     """
@@ -87,9 +87,9 @@ async def running(
                 run = Run(task_group, hooks)
                 token = _current_run.set(run)
                 try:
-                    chain = await Build(run).open(source, gate)
-                    async with closing(chain):
-                        yield run, chain
+                    parts = await Build(run).open(source, gate)
+                    async with closing(parts):
+                        yield run, parts
                 finally:
                     task_group.cancel_scope.cancel("streamkit pipeline closed")
                     _current_run.reset(token)

@@ -8,7 +8,7 @@ bounded queue that the consumer drains from :meth:`Switch.__anext__` in its own 
 
 Bounds: at most ``size`` items are queued; an inner task waits while the queue is full. Items
 queued before a switch are still delivered (they were produced before the new input came), and
-a switched-out inner stream gets :data:`~._chain.CLEANUP_GRACE` seconds for its async cleanup.
+a switched-out inner stream gets :data:`~._closing.CLEANUP_GRACE` seconds for its async cleanup.
 A failure of ``open_inner`` or of an inner stream stops the switch: the upstream is no longer
 read, and the failure is raised after the items queued before it. A failure of the upstream
 takes the place of its end: the last inner stream is read to its end, then it is raised.
@@ -25,7 +25,7 @@ import anyio
 from .._errors import in_task
 from .._types import T, U
 from ._background import Background, Wakeup
-from ._chain import close_in_grace, closing
+from ._closing import close_in_grace, closing
 
 if TYPE_CHECKING:
     from ._run import Run

@@ -59,10 +59,10 @@ async def close_in_grace(iterator: object) -> None:
         await aclose(iterator)
 
 
-class Chain(Generic[T]):
+class Parts(Generic[T]):
     """The iterators of one built pipeline, source first; :attr:`output` is the last.
 
-    Operators close their own upstream, but a user's async generator may not, so the chain
+    Operators close their own upstream, but a user's async generator may not, so :meth:`aclose`
     closes every part, downstream first, and raises the first error only after all are closed.
     """
 
@@ -104,7 +104,7 @@ async def close_while_failing(close: Callable[[], Awaitable[None]]) -> None:
 async def closing(
     owned: object, close: Callable[[object], Awaitable[None]] = aclose
 ) -> AsyncGenerator[None]:
-    """Close ``owned`` (an async iterator or a :class:`Chain`) with ``close`` when the block
+    """Close ``owned`` (an async iterator or a :class:`Parts`) with ``close`` when the block
     ends.
 
     When the block fails, the close runs as :func:`close_while_failing` says, so the block's

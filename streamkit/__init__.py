@@ -74,6 +74,7 @@ from ._retry import Retry as Retry
 from ._retry import RetryAttempt as RetryAttempt
 from ._stream import Pipeline as Pipeline
 from ._stream import Stream as Stream
+from ._sync import SyncPipeline as SyncPipeline
 from ._types import BatchOperator as BatchOperator
 from ._types import CombineOperator as CombineOperator
 from ._types import EnumerateOperator as EnumerateOperator
@@ -115,6 +116,7 @@ __all__ = (
     "StreamFactory",
     "StreamOperator",
     "StreamkitError",
+    "SyncPipeline",
     "WindowOperator",
     "ZipOperator",
     "batch",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final, Never, overload
 
@@ -13,8 +13,9 @@ import anyio
 from ._ops._combine import chain, merge, zip_
 from ._options import check_int, check_seconds
 from ._push import Overflow, PushSource
-from ._source import IteratorSource, as_source, sync_items
+from ._source import IteratorSource, as_source, label_of, sync_items
 from ._stream import Pipeline, Stream
+from ._threaded import SourceExecutor, ThreadedSource, check_source_executor
 from ._types import T1, T2, T3, T4, T5, T6, T7, AnyIterable, Operator, T, V
 
 
@@ -28,21 +29,39 @@ class StreamFactory:
     @overload
     def __call__(self, source: AsyncIterable[T], /) -> Stream[T]: ...
     @overload
-    def __call__(self, source: Iterable[T], /) -> Stream[T]: ...
-    def __call__(self, source: object, /) -> Stream[Any]:
+    def __call__(
+        self, source: Iterable[T], /, *, executor: SourceExecutor | None = None
+    ) -> Stream[T]: ...
+    def __call__(self, source: object, /, *, executor: SourceExecutor | None = None) -> Stream[Any]:
         """A lazy stream over ``source``: an iterable, an async iterable, a :class:`Stream` or
         an anyio object receive stream.
 
         A one-shot source (an iterator, a generator, an async generator, a receive stream) can
         be consumed once; a second run raises :class:`StreamConsumedError`.
 
+        With ``executor="thread"``, ``source`` is a *blocking* sync iterable (a database cursor,
+        a file reader, a sync client's pages): each run iterates it in a worker thread of its
+        own, one item per hop, so the event loop never waits on it. Early exit closes it in
+        that thread (a generator's ``finally`` runs); its errors reach the consumer as
+        themselves. See :doc:`flow`.
+
         Example::
 
             assert await stream([1, 2, 3]).collect() == [1, 2, 3]
 
+            def rows():  # blocks between rows
+                with sqlite3.connect("jobs.db") as db:
+                    yield from db.execute("SELECT id, url FROM jobs")
+
+            jobs = await stream(rows(), executor="thread").pipe(take(10)).collect()
+
         Raises:
-            TypeError: ``source`` is none of these.
+            TypeError: ``source`` is none of these; or ``executor`` is given with a source
+                that is not a sync iterable.
+            ValueError: ``executor`` is not ``"thread"``.
         """
+        if executor is not None:
+            return Stream(_threaded(source, executor))
         made = as_source(source)
         return made if isinstance(made, Stream) else Stream(made)
 
@@ -225,6 +244,20 @@ class StreamFactory:
 
 stream: Final[StreamFactory] = StreamFactory()
 """Make a :class:`Stream`: ``stream(source)``, or ``stream.range(...)``, ``stream.merge(...)``..."""
+
+
+def _threaded(source: object, executor: object) -> ThreadedSource[Any]:
+    """``stream(source, executor=...)``'s source: ``source`` must be a sync iterable."""
+    check_source_executor(executor)
+    if isinstance(source, Stream | AsyncIterable) or not isinstance(source, Iterable):
+        kind = type(source).__name__  # pyright: ignore[reportUnknownArgumentType]
+        raise TypeError(
+            "stream(source, executor='thread') takes a blocking sync iterable (a list, a "
+            f"generator, a cursor), got {kind}; an async source needs no thread"
+        )
+    iterable: Iterable[Any] = source  # pyright: ignore[reportUnknownVariableType]
+    label = f"stream({label_of(iterable)}, executor={executor!r})"
+    return ThreadedSource(label, iterable, once=isinstance(iterable, Iterator))
 
 
 def _fresh(label: str, make: Callable[[], AsyncIterator[T]]) -> Stream[T]:

@@ -128,7 +128,7 @@ def as_source(obj: object) -> Source[Any]:
     """The source for ``obj``: a Stream, an iterable, an async iterable or a receive stream."""
     if isinstance(obj, Source):
         return obj  # pyright: ignore[reportUnknownVariableType]
-    label = f"stream({_label_of(obj)})"
+    label = f"stream({label_of(obj)})"
     if isinstance(obj, AsyncIterable):
         aiterable: AsyncIterable[Any] = obj  # pyright: ignore[reportUnknownVariableType]
         return IteratorSource(label, lambda: aiter(aiterable), once=isinstance(obj, AsyncIterator))
@@ -141,7 +141,7 @@ def as_source(obj: object) -> Source[Any]:
     )
 
 
-def _label_of(obj: object) -> str:
+def label_of(obj: object) -> str:
     if isinstance(obj, range):
         return repr(obj)
     name = type(obj).__name__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, overload
@@ -26,6 +26,9 @@ from ._runtime._stage import Stage
 from ._source import IterableSource, Source
 from ._types import MISSING as _MISSING
 from ._types import T1, T2, T3, T4, T5, T6, T7, D, Operator, R, T, U, V
+
+if TYPE_CHECKING:
+    from ._sync import Backend, SyncPipeline
 
 _ITERATION_HINT = (
     "a Stream is a lazy description and cannot be iterated directly, because its stages run in "
@@ -231,6 +234,41 @@ class Stream(Source[T]):
         """
         gate = Gate()
         return _Opened(_open_pipeline(self._open_run(hooks, progress, gate), gate))
+
+    def open_sync(
+        self,
+        *,
+        backend: Backend = "asyncio",
+        backend_options: dict[str, Any] | None = None,
+        hooks: Hooks | None = None,
+        progress: bool = False,
+    ) -> AbstractContextManager[SyncPipeline[T]]:
+        """Run the pipeline for synchronous code (a script, a WSGI app, a sync test), in an
+        event loop of its own in a background thread, for the duration of a ``with`` block.
+
+        Leaving the block (normally, by ``break``, by an exception or ``KeyboardInterrupt``)
+        stops the pipeline as leaving :meth:`open` does (every stage stopped, the source
+        closed), then stops the loop and joins its thread. An error of the pipeline is raised
+        from the ``for`` loop as the same exception object. Iterate from one thread at a time.
+
+        Args:
+            backend: the event loop to run: ``"asyncio"`` or ``"trio"``.
+            backend_options: passed to :func:`anyio.run` (``{"use_uvloop": True}``, say).
+            hooks, progress: as for :meth:`open`.
+
+        Raises:
+            RuntimeError: called in a thread that runs an event loop (async code must use
+                :meth:`open`: this would block the loop).
+
+        Example::
+
+            with stream(urls).pipe(map_(fetch, concurrency=8)).open_sync() as pages:
+                for page in pages:
+                    print(page)
+        """
+        from ._sync import SyncOpened
+
+        return SyncOpened(self, backend, backend_options, hooks, progress)
 
     if not TYPE_CHECKING:  # a Stream is not iterable: type checkers flag the misuse too
 

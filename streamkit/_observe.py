@@ -57,6 +57,13 @@ class StageStatistics:
     """With ``executor="thread"``: worker threads still running a call that timed out or was
     cancelled. A thread cannot be stopped, so each keeps one of the ``concurrency`` slots until
     its function returns; new calls wait for a free slot meanwhile."""
+    keys_active: int | None = None
+    """With ``key=``: keys with at least one call running; ``None`` without ``key=``."""
+    keys_waiting: int | None = None
+    """With ``key=``: keys at their ``per_key`` limit with inputs waiting for a call of theirs
+    to end; ``None`` without ``key=``."""
+    waiting_for_key: int | None = None
+    """With ``key=``: inputs waiting for their key's turn (held, counted in :attr:`held`)."""
 
     @property
     def throughput(self) -> float | None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Final, ForwardRef, TypedDict, TypeVar
+from collections.abc import AsyncIterator, Callable, Hashable
+from typing import Any, Final, ForwardRef, Literal, TypedDict, TypeVar
 
 import anyio
 
@@ -28,6 +28,7 @@ from ._options import (
 )
 from ._retry import Call, Retry, check_retry, guard, in_order
 from ._runtime._fused import Fused, Kind, Step
+from ._runtime._keyed import start_keyed_pool
 from ._runtime._offload import ExecutorOption, InThread, offloaded
 from ._runtime._pool import Job, start_pool
 from ._runtime._rate import RateLimiter, paced
@@ -43,8 +44,10 @@ class PerItemOptions(TypedDict, total=False):
     under :func:`map_`); :data:`DEFAULTS` holds the value of each when it is not given."""
 
     concurrency: int | anyio.CapacityLimiter
-    ordered: bool
+    ordered: bool | Literal["key"]
     window: int | None
+    key: Callable[[Any], Hashable] | None
+    per_key: int | None
     on_error: OnError
     timeout: float | None
     retry: Retry | None
@@ -56,6 +59,8 @@ DEFAULTS: Final[PerItemOptions] = {
     "concurrency": 1,
     "ordered": True,
     "window": None,
+    "key": None,
+    "per_key": None,
     "on_error": "raise",
     "timeout": None,
     "retry": None,
@@ -140,8 +145,9 @@ def per_item(
         size = check_window(window, concurrency)
     if executor is not None:
         fn = offloaded(fn, executor, concurrency=concurrency)
-    if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"ordered must be True or False, got {ordered!r}")
+    key, per_key = given["key"], given["per_key"]
+    by_key = _check_keys(ordered, key, per_key)
+    keep_order = ordered is True
     policy = check_on_error(given["on_error"])
     seconds = check_timeout(given["timeout"])
     retries = check_retry(given["retry"])
@@ -159,12 +165,25 @@ def per_item(
             if isinstance(sequential, Kind):
                 return Fused(source, (Step(sequential, called),), (stage,), sync=False)
             return sequential(source, called, stage)
+        if key is not None:
+            return start_keyed_pool(
+                source,
+                make_job(call, stage),
+                stage,
+                key=key,
+                per_key=per_key,
+                concurrency=workers,
+                ordered=keep_order,
+                by_key=by_key,
+                window=size,
+                limiter=limiter,
+            )
         return start_pool(
             source,
             make_job(call, stage),
             stage,
             concurrency=workers,
-            ordered=ordered,
+            ordered=keep_order,
             window=size,
             limiter=limiter,
         )
@@ -173,8 +192,11 @@ def per_item(
     details = (
         ()
         if concurrency == 1 and limiter is None
-        else (limit, f"window {size}") + (() if ordered else ("unordered",))
+        else (limit, f"window {size}")
+        + (() if keep_order else ("ordered by key",) if by_key else ("unordered",))
     )
+    if key is not None and per_key is not None:
+        details += (f"{per_key} per key",)
     if seconds is not None:
         details += (f"timeout {seconds} s",)
     if retries is not None:
@@ -192,3 +214,19 @@ def per_item(
     if fusable and isinstance(sequential, Kind):
         return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
     return StreamOperator(apply, on_error=policy, details=details)
+
+
+def _check_keys(ordered: object, key: object, per_key: object) -> bool:
+    """Check ``ordered``, ``key`` and ``per_key`` together; whether output is ordered by key."""
+    if ordered not in (True, False, "key") or not isinstance(ordered, bool | str):
+        raise TypeError(f"ordered must be True, False or 'key', got {ordered!r}")
+    if key is not None and not callable(key):
+        raise TypeError(f"key must be a function of an item (returning a hashable), got {key!r}")
+    if per_key is not None:
+        check_int("per_key", per_key, minimum=1)
+    if key is None and (per_key is not None or ordered == "key"):
+        given = "per_key=" if per_key is not None else "ordered='key'"
+        raise ValueError(f"{given} needs key=fn, the function that gives each item's key")
+    if key is not None and per_key is None and ordered != "key":
+        raise ValueError("key= needs per_key=n (at most n calls per key) or ordered='key'")
+    return ordered == "key"

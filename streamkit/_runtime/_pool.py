@@ -185,25 +185,35 @@ class WorkerPool(Background[U], Generic[T, U]):
                 workers.start_soon(self._worker, workers)
             index = buffer.start()
             self.peak_held = max(self.peak_held, buffer.held)
+            await self._admit(item, index)
+
+    async def _admit(self, item: T, index: int) -> None:
+        """Run the input just started; a subclass may hold it back instead (per-key limits,
+        :mod:`._keyed`) and return at once, so that this worker pulls the next input."""
+        await self._run_input(item, index)
+
+    async def _run_input(self, item: T, index: int) -> None:
+        """Call the job on one started input, put its results and finish it."""
+        buffer = self.buffer
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        self.in_flight += 1
+        started = perf_counter()
+        try:
+            await self._process(item, index)
+        finally:
+            self.in_flight -= 1
+            self.busy_time += perf_counter() - started
             if self.limiter is not None:
-                await self.limiter.acquire()
-            self.in_flight += 1
-            started = perf_counter()
-            try:
-                await self._process(item, index)
-            finally:
-                self.in_flight -= 1
-                self.busy_time += perf_counter() - started
-                if self.limiter is not None:
-                    self.limiter.release()
-            # Only a call that completed finishes its input: a cancelled one leaves its slot
-            # open, so ordered output stops there instead of skipping the item.
-            buffer.finish(index)
-            # Finishing may release inputs with no result (filtered out, skipped), which makes
-            # room as a pop does.
-            self._room.notify()
-            if buffer.ready:
-                self._ready.notify()
+                self.limiter.release()
+        # Only a call that completed finishes its input: a cancelled one leaves its slot
+        # open, so ordered output stops there instead of skipping the item.
+        buffer.finish(index)
+        # Finishing may release inputs with no result (filtered out, skipped), which makes
+        # room as a pop does.
+        self._room.notify()
+        if buffer.ready:
+            self._ready.notify()
 
     async def _process(self, item: T, index: int) -> None:
         buffer = self.buffer

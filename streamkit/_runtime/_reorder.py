@@ -51,7 +51,7 @@ class ReorderBuffer(Generic[T]):
         """Inputs handed out by :meth:`start`; the next input's index."""
         self.released = 0
         """Inputs finished with every result popped."""
-        self.buffered = 0
+        self.buffered: int = 0
         """Results put and not yet popped."""
         self._slots: dict[int, _Slot[T]] = {}
         # Unordered mode: the slot of each result, in completion order.

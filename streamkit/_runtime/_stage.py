@@ -52,6 +52,17 @@ class PoolCounters(Protocol):
     def busy_time(self) -> float: ...
 
 
+class KeyCounters(Protocol):
+    """The counters of a keyed worker pool (``key=``) that :meth:`Stage.statistics` reads."""
+
+    @property
+    def keys_active(self) -> int: ...
+    @property
+    def keys_waiting(self) -> int: ...
+    @property
+    def parked(self) -> int: ...
+
+
 class ThreadCounters(Protocol):
     """The counters of an operator's worker threads that :meth:`Stage.statistics` reads."""
 
@@ -77,6 +88,7 @@ class Stage:
         "hooks",
         "in_flight",
         "items_in",
+        "keys",
         "name",
         "on_error",
         "pool",
@@ -105,6 +117,8 @@ class Stage:
         self.retries: int = 0
         self.pool: PoolCounters | None = None
         self.threads: ThreadCounters | None = None
+        self.keys: KeyCounters | None = None
+        """The per-key slots of a keyed worker pool (``key=``)."""
         """The worker threads of ``executor="thread"``, in this run's event loop."""
         self.items_in: int | None = None
         self.in_flight: int = 0
@@ -195,6 +209,7 @@ class Stage:
                 abandoned_threads=self._abandoned_threads(),
             )
         buffer = pool.buffer
+        keys = self.keys
         return StageStatistics(
             operator=self.name,
             items_in=buffer.started,
@@ -211,6 +226,9 @@ class Stage:
             busy_time=pool.busy_time,
             elapsed=elapsed,
             abandoned_threads=self._abandoned_threads(),
+            keys_active=None if keys is None else keys.keys_active,
+            keys_waiting=None if keys is None else keys.keys_waiting,
+            waiting_for_key=None if keys is None else keys.parked,
         )
 
     def _abandoned_threads(self) -> int:

@@ -205,7 +205,7 @@ class TestFilter:
             filter_(True)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match=r"on_error must be one of \('raise', 'skip'\)"):
             filter_(bool, on_error="bogus")  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match=r"ordered must be True or False, got 'yes'"):
+        with pytest.raises(TypeError, match=r"ordered must be True, False or 'key', got 'yes'"):
             filter_(bool, ordered="yes")  # type: ignore[arg-type]
 
 

@@ -264,7 +264,7 @@ class TestMap:
             map_(42)  # type: ignore[call-overload]
         with pytest.raises(ValueError, match=r"on_error must be one of \('raise', 'skip'\)"):
             map_(str, on_error="bogus")  # type: ignore[call-overload]
-        with pytest.raises(TypeError, match=r"ordered must be True or False, got 'yes'"):
+        with pytest.raises(TypeError, match=r"ordered must be True, False or 'key', got 'yes'"):
             map_(str, ordered="yes")  # type: ignore[call-overload]
 
 
@@ -470,7 +470,7 @@ class TestFlatMap:
             flat_map([1, 2])  # type: ignore[call-overload]
         with pytest.raises(ValueError, match=r"on_error must be one of \('raise', 'skip'\)"):
             flat_map(list, on_error="ignore")  # type: ignore[call-overload]
-        with pytest.raises(TypeError, match=r"ordered must be True or False, got 1"):
+        with pytest.raises(TypeError, match=r"ordered must be True, False or 'key', got 1"):
             flat_map(list, ordered=1)  # type: ignore[call-overload]
 
 
@@ -572,7 +572,7 @@ class TestFlatten:
             flatten(concurrency=0)
         with pytest.raises(ValueError, match=r"window must be an int >= 3, got 2"):
             flatten(concurrency=3, window=2)
-        with pytest.raises(TypeError, match=r"ordered must be True or False"):
+        with pytest.raises(TypeError, match=r"ordered must be True, False or 'key'"):
             flatten(ordered="no")  # type: ignore[arg-type]
 
 

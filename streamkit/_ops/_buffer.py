@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 
+from .._errors import add_operator_note
 from .._operator import StreamOperator, labelled
-from .._options import check_int, check_seconds
+from .._options import check_callable, check_int, check_seconds
 from .._runtime._closing import aclose
 from .._runtime._pool import start_pool
+from .._runtime._priority import PriorityBuffer
 from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 
@@ -40,23 +42,50 @@ async def _stamped(item: T, index: int) -> tuple[tuple[float, T]]:
 
 
 @labelled
-def buffer(size: int) -> SameTypeOperator:
+def buffer(size: int, *, priority: Callable[[Any], Any] | None = None) -> SameTypeOperator:
     """Read up to ``size`` items ahead of the consumer, in a task of the pipeline.
 
     Use it to let a slow consumer and a slow producer work at the same time.
+
+    With ``priority=fn``, the buffer always hands on the item it holds with the smallest
+    ``fn(item)`` (a sync function; its values must compare with each other), ties in arrival
+    order: urgent work overtakes the backlog. Only what is held can be reordered, so this
+    matters when the consumer is slower than the source: the ``size`` items read ahead are
+    the candidates. A failing ``fn`` stops the pipeline with its error (noted), ahead of the
+    items held. See :doc:`flow`.
 
     Example::
 
         async with stream(sensor()).pipe(buffer(100)).open() as readings:
             async for reading in readings:
                 await store(reading)
+
+        # the most urgent of up to 50 waiting jobs first
+        jobs = stream(incoming()).pipe(buffer(50, priority=lambda job: job.deadline))
     """
     check_int("size", size, minimum=1)
+    if priority is None:
 
-    def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
-        return read_ahead(source, stage, window=size)
+        def apply(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+            return read_ahead(source, stage, window=size)
 
-    return StreamOperator[Any, Any](apply)
+        return StreamOperator[Any, Any](apply)
+    check_callable("priority", priority)
+    rank = priority
+
+    def prioritized(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
+        async def job(item: Any, index: int) -> tuple[tuple[Any, Any]]:
+            try:
+                return ((rank(item), item),)
+            except Exception as exc:
+                add_operator_note(exc, stage.name, index, item)
+                raise
+
+        pool = start_pool(source, job, stage, concurrency=1, ordered=False, window=size)
+        pool.buffer = PriorityBuffer(window=size)
+        return pool
+
+    return StreamOperator[Any, Any](prioritized, details=("by priority",))
 
 
 @labelled

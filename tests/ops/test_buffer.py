@@ -8,7 +8,9 @@ generous tolerance.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streamkit import batch, buffer, stream, take
+from streamkit._runtime._priority import PriorityBuffer
 from streamkit.testing import TrackedSource
 from tests.strategies import ASYNC_SETTINGS, delays, failing_source, ints, pause, slow_source
 
@@ -174,3 +177,98 @@ class TestBuffer:
             buffer(0)
         with pytest.raises(TypeError, match=r"size must be an int >= 1, got NoneType"):
             buffer(None)  # type: ignore[arg-type]
+
+
+def priority_model(xs: list[int], size: int, rank: Callable[[int], int]) -> list[int]:
+    """A consumer that lets the buffer fill before each take: a heap of at most ``size``."""
+    heap: list[tuple[int, int, int]] = []
+    arrivals = iter(enumerate(xs))
+    out: list[int] = []
+    for index, x in itertools.islice(arrivals, size):
+        heapq.heappush(heap, (rank(x), index, x))
+    while heap:
+        out.append(heapq.heappop(heap)[2])
+        for index, x in itertools.islice(arrivals, 1):
+            heapq.heappush(heap, (rank(x), index, x))
+    return out
+
+
+class TestPriorityBuffer:
+    @given(
+        ops=st.lists(st.one_of(st.integers(0, 4), st.none()), max_size=60),
+        window=st.integers(1, 6),
+    )
+    def test_pure_buffer_matches_heapq(self, ops: list[int | None], window: int) -> None:
+        """Puts (a priority) and pops (None) at random: each pop is the heapq model's."""
+        buf = PriorityBuffer(window=window)
+        model: list[tuple[int, int]] = []
+        for op in ops:
+            if op is None:
+                if model:
+                    assert buf.ready
+                    assert buf.pop() == heapq.heappop(model)
+                else:
+                    assert not buf.ready
+            elif buf.has_room:
+                index = buf.start()
+                buf.put(index, (op, (op, index)))
+                buf.finish(index)
+                heapq.heappush(model, (op, index))
+            assert buf.held == len(model) <= window
+
+    @ASYNC_SETTINGS
+    @given(xs=ints, size=st.integers(1, 6), modulus=st.integers(1, 5))
+    async def test_matches_heap_model(self, xs: list[int], size: int, modulus: int) -> None:
+        """A consumer slower than the source (it lets the buffer fill before each take) gets
+        the smallest priority of the held items each time, ties in arrival order."""
+
+        def rank(x: int) -> int:
+            return x % modulus
+
+        got: list[int] = []
+        with anyio.fail_after(10):
+            async with stream(xs).pipe(buffer(size, priority=rank)).open() as items:
+                while True:
+                    await anyio.wait_all_tasks_blocked()
+                    try:
+                        got.append(await items.receive())
+                    except anyio.EndOfStream:
+                        break
+        assert got == priority_model(xs, size, rank)
+
+    async def test_fast_consumer_gets_everything(self) -> None:
+        with anyio.fail_after(10):
+            out = await stream(range(100)).pipe(buffer(8, priority=lambda x: -x)).collect()
+        assert sorted(out) == list(range(100))
+
+    async def test_priority_error_keeps_identity(self) -> None:
+        raised = ArithmeticError("no rank")
+
+        def rank(x: int) -> int:
+            if x == 3:
+                raise raised
+            return x
+
+        source = TrackedSource(range(10))
+        with anyio.fail_after(10), pytest.raises(ArithmeticError) as caught:
+            await stream(source).pipe(buffer(4, priority=rank)).collect()
+        assert caught.value is raised
+        assert "buffer(4, priority=rank) on item 3" in "".join(caught.value.__notes__)
+        source.assert_closed()
+
+    async def test_early_exit_and_upstream_error(self) -> None:
+        source = TrackedSource.infinite()
+        with anyio.fail_after(10):
+            assert len(await stream(source).pipe(buffer(4, priority=abs), take(3)).collect()) == 3
+        source.assert_closed()
+        with anyio.fail_after(10), pytest.raises(ValueError, match="upstream"):
+            await (
+                stream(failing_source([1, 2], ValueError("upstream")))
+                .pipe(buffer(4, priority=abs))
+                .collect()
+            )
+
+    def test_bad_options(self) -> None:
+        with pytest.raises(TypeError, match=r"priority must be a callable"):
+            buffer(4, priority=3)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        assert repr(buffer(4, priority=abs)) == "buffer(4, priority=abs)"

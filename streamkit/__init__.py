@@ -13,6 +13,7 @@ from ._errors import SKIP as SKIP
 from ._errors import EmptyStreamError as EmptyStreamError
 from ._errors import Failure as Failure
 from ._errors import Failures as Failures
+from ._errors import FrontierFullError as FrontierFullError
 from ._errors import Skip as Skip
 from ._errors import StreamConsumedError as StreamConsumedError
 from ._errors import StreamkitError as StreamkitError
@@ -48,6 +49,7 @@ from ._ops._combine import start_with as start_with
 from ._ops._combine import switch_map as switch_map
 from ._ops._combine import zip_ as zip_
 from ._ops._combine import zip_latest as zip_latest
+from ._ops._expand import expand as expand
 from ._ops._fanout import broadcast as broadcast
 from ._ops._fanout import partition as partition
 from ._ops._fanout import route as route
@@ -96,6 +98,7 @@ __all__ = (
     "Failure",
     "Failures",
     "FlattenOperator",
+    "FrontierFullError",
     "Hooks",
     "Ledger",
     "LedgerError",
@@ -130,6 +133,7 @@ __all__ = (
     "distinct",
     "distinct_until_changed",
     "enumerate_",
+    "expand",
     "filter_",
     "first",
     "flat_map",

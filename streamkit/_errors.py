@@ -4,7 +4,8 @@ Hierarchy::
 
     StreamkitError
     ├── StreamConsumedError (also RuntimeError)  a one-shot source consumed twice
-    └── EmptyStreamError (also ValueError)       first()/last() of an empty stream
+    ├── EmptyStreamError (also ValueError)       first()/last() of an empty stream
+    └── FrontierFullError (also RuntimeError)    expand() could never take up what it found
 
 User exceptions are never wrapped: they reach the caller as the same object, with a PEP 678
 note naming the operator and the item index.
@@ -33,6 +34,11 @@ _short.maxother = 60
 
 class StreamkitError(Exception):
     """Base class of the errors that streamkit itself raises."""
+
+
+class FrontierFullError(StreamkitError, RuntimeError):
+    """``expand`` found more items than ``max_frontier`` while every worker was waiting to
+    add more, so no worker was left to take one up (the wait could never end)."""
 
 
 class StreamConsumedError(StreamkitError, RuntimeError):

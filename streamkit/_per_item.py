@@ -117,6 +117,8 @@ def per_item(
     sequential: Sequential[T, U] | Kind,
     make_job: MakeJob[T, U],
     options: PerItemOptions,
+    *,
+    intake: Callable[[AsyncIterator[Any], Stage], AsyncIterator[T]] | None = None,
 ) -> StreamOperator[T, U]:
     """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
     is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
@@ -128,6 +130,9 @@ def per_item(
     run: a call starts as soon as its input is released (workers pull one at a time), so at
     most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
     paced: they belong to the call whose input was released.
+
+    ``intake`` makes the stage's input from the upstream in each run, before anything else
+    (``expand`` feeds found items back through it).
     """
     given: PerItemOptions = {**DEFAULTS, **options}
     concurrency = given["concurrency"]
@@ -209,11 +214,19 @@ def per_item(
         def paced_apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
             return unpaced(paced(source, RateLimiter(count, per)), stage)
 
-        return StreamOperator(paced_apply, on_error=policy, details=details)
-    fusable = concurrency == 1 and limiter is None and not guarded and executor is None
-    if fusable and isinstance(sequential, Kind):
-        return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
-    return StreamOperator(apply, on_error=policy, details=details)
+        chosen = paced_apply
+    else:
+        fusable = concurrency == 1 and limiter is None and not guarded and executor is None
+        if fusable and isinstance(sequential, Kind):
+            return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
+        chosen = apply
+    if intake is not None:  # outermost: what it feeds back is paced too
+        feed, stage_apply = intake, chosen
+
+        def chosen(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+            return stage_apply(feed(source, stage), stage)
+
+    return StreamOperator(chosen, on_error=policy, details=details)
 
 
 def _check_keys(ordered: object, key: object, per_key: object) -> bool:

@@ -75,10 +75,11 @@ EXPECTED = {
         "accounted for: 8 of 8",
     ],
     "crawler.py": [
-        "level 0: fetched 1 of 1 (retries 0, failed 0)",
-        "level 2: fetched 5 of 6 (retries 2, failed 1)",
-        "could not fetch /missing: NotFound",
-        "pages seen 10 = fetched 9 + failed 1",
+        "crawled 17 pages: blog.test 6, docs.test 6, shop.test 5",
+        "retries 2, failed 1",
+        "most requests at once on one host: 2 (per_key=2)",
+        "could not fetch http://blog.test/missing: NotFound",
+        "pages seen 18 = fetched 17 + failed 1",
     ],
     "early_exit.py": [
         "got [10, 20, 30]",

@@ -1,7 +1,7 @@
 """The worker pool: how a concurrent stage runs ``concurrency`` calls at once, in bounded memory.
 
 Workers are tasks of the run's task group (inside one per-stage task group and cancel scope).
-Each worker pulls the next input itself, under a lock, so no task sits between the upstream
+Each worker pulls the next input itself, one at a time, so no task sits between the upstream
 and the workers. A worker that has pulled an input starts the next worker (up to
 ``concurrency``) before calling the job: the first call does not wait for ``concurrency``
 tasks to be scheduled, and a short input starts no more workers than it has inputs, plus one.

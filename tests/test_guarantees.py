@@ -188,10 +188,24 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
         ),
         S("map_(fn, rate_limit=(1000, 1.0))", double, expected=[2, 4, 6, 8]),
         S("map_(fn, on_error=Failures())", double, expected=[2, 4, 6, 8], skips_errors=True),
+        S(
+            "map_(fn, concurrency=3, key=parity, per_key=1)",
+            double_async,
+            expected=[2, 4, 6, 8],
+            in_task=True,
+        ),
+        S(
+            "map_(fn, concurrency=3, ordered='key', key=parity, per_key=2)",
+            double_async,
+            expected=[2, 4, 6, 8],
+            unordered=True,
+            in_task=True,
+        ),
     ),
     "filter_": (
         S("filter_(fn)", odd, expected=[1, 3]),
         S("filter_(fn, concurrency=2)", odd, expected=[1, 3], in_task=True),
+        S("filter_(fn, concurrency=2, key=parity, per_key=1)", odd, expected=[1, 3], in_task=True),
         S(
             "filter_(fn, concurrency=2, ordered=False)",
             asynced(odd),
@@ -202,6 +216,13 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
     ),
     "flat_map": (
         S("flat_map(fn)", twice, expected=[1, 1, 2, 2, 3, 3, 4, 4]),
+        S(
+            "flat_map(fn, concurrency=2, ordered='key', key=parity)",
+            asynced(twice),
+            expected=[1, 1, 2, 2, 3, 3, 4, 4],
+            unordered=True,
+            in_task=True,
+        ),
         S("flat_map(fn)", stream.range, expected=[0, 0, 1, 0, 1, 2, 0, 1, 2, 3]),
         S("flat_map(fn, concurrency=2)", twice, expected=[1, 1, 2, 2, 3, 3, 4, 4], in_task=True),
         S("flat_map(fn)", asynced(twice), expected=[1, 1, 2, 2, 3, 3, 4, 4]),
@@ -252,7 +273,33 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
         S("batch(3, timeout=30)", expected=[[1, 2, 3], [4]], in_task=True),
         S("batch(3, timeout=0.001)", in_task=True),
     ),
-    "buffer": (S("buffer(2)", expected=[1, 2, 3, 4], in_task=True),),
+    "buffer": (
+        S("buffer(2)", expected=[1, 2, 3, 4], in_task=True),
+        S(
+            "buffer(2, priority=fn)",
+            neg,
+            expected=[1, 2, 3, 4],
+            unordered=True,
+            in_task=True,
+        ),
+    ),
+    # -- recursive ------------------------------------------------------------------------------
+    "expand": (
+        S(
+            "expand(fn, max_depth=1)",
+            twice,
+            expected=[1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4],
+            unordered=True,
+            in_task=True,
+        ),
+        S(
+            "expand(fn, max_depth=2, concurrency=3)",
+            asynced(twice),
+            expected=[x for x in (1, 2, 3, 4) for _ in range(7)],
+            unordered=True,
+            in_task=True,
+        ),
+    ),
     # -- combine --------------------------------------------------------------------------------
     "chain": (S("chain(other)", expected=[1, 2, 3, 4, 10, 20, 30], shown=f"chain({OTHER})"),),
     "concat_map": (
@@ -558,6 +605,7 @@ def build(
         "src": upstream,
         "other": tracked(sample.other if other is None else other),
         "neg": neg,
+        "parity": parity,
     }
     made = eval(sample.call, namespace)  # the sample's code, as written
     run: Any = made if sample.source else stream(upstream).pipe(made)

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from .._awaitable import awaitable
 from .._errors import add_operator_note
 from .._operator import StreamOperator, labelled
 from .._options import check_callable, check_int, check_seconds
@@ -48,7 +49,7 @@ def buffer(size: int, *, priority: Callable[[Any], Any] | None = None) -> SameTy
     Use it to let a slow consumer and a slow producer work at the same time.
 
     With ``priority=fn``, the buffer always hands on the item it holds with the smallest
-    ``fn(item)`` (a sync function; its values must compare with each other), ties in arrival
+    ``fn(item)`` (sync or async; its values must compare with each other), ties in arrival
     order: urgent work overtakes the backlog. Only what is held can be reordered, so this
     matters when the consumer is slower than the source: the ``size`` items read ahead are
     the candidates. A failing ``fn`` stops the pipeline with its error (noted), ahead of the
@@ -76,14 +77,18 @@ def buffer(size: int, *, priority: Callable[[Any], Any] | None = None) -> SameTy
     def prioritized(source: AsyncIterator[Any], stage: Stage) -> AsyncIterator[Any]:
         async def job(item: Any, index: int) -> tuple[tuple[Any, Any]]:
             try:
-                return ((rank(item), item),)
+                value = rank(item)
+                if awaitable(value):
+                    value = await value
             except Exception as exc:
                 add_operator_note(exc, stage.name, index, item)
                 raise
+            return ((value, item),)
 
-        pool = start_pool(source, job, stage, concurrency=1, ordered=False, window=size)
-        pool.buffer = PriorityBuffer(window=size)
-        return pool
+        by_priority = PriorityBuffer(window=size)
+        return start_pool(
+            source, job, stage, concurrency=1, ordered=False, window=size, buffer=by_priority
+        )
 
     return StreamOperator[Any, Any](prioritized, details=("by priority",))
 

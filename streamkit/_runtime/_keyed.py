@@ -251,10 +251,10 @@ class KeyedPool(WorkerPool[Any, U], Generic[T, U]):
             ordered=ordered and not by_key,
             window=window,
             limiter=limiter,
+            buffer=KeyOrderBuffer[Any](window=window) if by_key else None,
         )
-        self._by_key: KeyOrderBuffer[Any] | None = None
-        if by_key:
-            self.buffer = self._by_key = KeyOrderBuffer(window=window)
+        buffer = self.buffer
+        self._by_key = buffer if isinstance(buffer, KeyOrderBuffer) else None
         self.slots = KeySlots(per_key)
         stage.keys = self.slots
 

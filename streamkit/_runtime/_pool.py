@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from time import perf_counter
-from typing import TYPE_CHECKING, Generic, cast
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
 from anyio.abc import TaskGroup
@@ -62,9 +62,13 @@ class WorkerPool(Background[U], Generic[T, U]):
         ordered: bool,
         window: int,
         limiter: anyio.CapacityLimiter | None = None,
+        buffer: ReorderBuffer[Any] | None = None,
     ) -> None:
-        self.buffer = ReorderBuffer[U | Failed](ordered=ordered, window=window)
-        """The results: a call's final exception is stored in its turn, as a :class:`Failed`."""
+        self.buffer: ReorderBuffer[U | Failed] = (
+            ReorderBuffer(ordered=ordered, window=window) if buffer is None else buffer
+        )
+        """The results: a call's final exception is stored in its turn, as a :class:`Failed`.
+        A subclass of the reorder buffer may be given instead (a priority or a key order)."""
         super().__init__([source], stage, run, self.buffer)
         self._source = source
         self._workers = concurrency
@@ -251,6 +255,7 @@ def start_pool(
     ordered: bool,
     window: int,
     limiter: anyio.CapacityLimiter | None = None,
+    buffer: ReorderBuffer[Any] | None = None,
 ) -> WorkerPool[T, U]:
     """A worker pool in the current run's task group; an error outside of any pipeline."""
     return WorkerPool(
@@ -262,4 +267,5 @@ def start_pool(
         ordered=ordered,
         window=window,
         limiter=limiter,
+        buffer=buffer,
     )

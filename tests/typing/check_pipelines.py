@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import assert_type
 
@@ -19,14 +19,17 @@ from streamkit import (
     StageStatistics,
     Stream,
     StreamOperator,
+    SyncPipeline,
     batch,
     broadcast,
+    buffer,
     chain,
     chunk_by,
     concat_map,
     distinct,
     distinct_until_changed,
     enumerate_,
+    expand,
     filter_,
     first,
     flat_map,
@@ -279,3 +282,38 @@ async def check_errors_and_retries(urls: Stream[str]) -> None:
     assert_type(policy.delay(1), float)
     map_(fetch, retry=3)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     Retry(on=KeyboardInterrupt)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def host(url: str) -> str:
+    return url.split("/")[2]
+
+
+async def links(url: str) -> list[str]:
+    return [url + "/a"]
+
+
+def rows() -> Iterator[tuple[int, str]]:
+    yield (1, "a")
+
+
+async def check_flow(urls: Stream[str]) -> None:
+    keyed = urls.pipe(map_(fetch, concurrency=8, key=host, per_key=2, ordered="key"))
+    assert_type(keyed, Stream[bytes])
+    kept = urls.pipe(filter_(bool, concurrency=4, key=host, per_key=1))
+    assert_type(kept, Stream[str])
+    assert_type(urls.pipe(buffer(10, priority=len)), Stream[str])
+    crawled = urls.pipe(expand(links, concurrency=4, max_depth=3, key=host, per_key=2))
+    assert_type(crawled, Stream[str])
+    assert_type(expand(links, max_frontier=100), StreamOperator[str, str])
+    assert_type(stream(rows(), executor="thread"), Stream[tuple[int, str]])
+    async with crawled.open() as pages:
+        statistics = pages.statistics().stages[0]
+        assert_type(statistics.keys_active, int | None)
+
+
+def check_open_sync(numbers: Stream[int]) -> None:
+    with numbers.open_sync(backend="trio") as items:
+        assert_type(items, SyncPipeline[int])
+        for item in items:
+            assert_type(item, int)
+        assert_type(items.statistics(), PipelineStatistics)

@@ -72,7 +72,7 @@ class Fused:
     """The parts of consecutive :class:`Step` s, run as one: an async iterator over
     ``source`` (an async iterator, or a sync iterable it iterates directly)."""
 
-    __slots__ = ("_generator", "_source", "_stages", "_steps", "_sync")
+    __slots__ = ("__weakref__", "_generator", "_source", "_stages", "_steps", "_sync")
 
     def __init__(
         self,

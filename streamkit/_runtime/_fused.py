@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from time import perf_counter
-from types import CoroutineType
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from anyio.lowlevel import checkpoint
@@ -127,6 +127,7 @@ class _Helpers:
 
     awaitable = staticmethod(awaitable)
     Coroutine = CoroutineType
+    Generator = GeneratorType
     checkpoint = staticmethod(checkpoint)
     aclose = staticmethod(aclose)
     perf_counter = staticmethod(perf_counter)
@@ -148,6 +149,8 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     out.append("    emitted = 0")
     out.append("    stop = False")
     out.append("    awaitable, Coroutine, SKIP, RAISE = h.awaitable, h.Coroutine, h.SKIP, h.RAISE")
+    out.append("    Generator = h.Generator")
+    out.append("    " + " = ".join(f"plain{k}" for k in range(count)) + " = None")
     for k, kind in enumerate(kinds):
         out.append(f"    s{k}.items_in = 0")
         if kind in CALLS or kind is Kind.SCAN:
@@ -230,11 +233,16 @@ def _body(
             lines.append("    started = h.perf_counter()")
         lines += [
             f"    r = {expression}",
-            "    if hasattr(r, '__await__') and (type(r) is Coroutine or awaitable(r)):",
-            f"        {flush}",
-            f"        s{k}.in_flight = 1",
-            "        r = await r",
-            f"        s{k}.in_flight = 0",
+            # plain{k}: the type of the last plain result, judged once per type (a generator is
+            # judged each time: a generator-based coroutine has the type of a plain one).
+            f"    if type(r) is not plain{k}:",
+            "        if type(r) is Coroutine or (hasattr(r, '__await__') and awaitable(r)):",
+            f"            {flush}",
+            f"            s{k}.in_flight = 1",
+            "            r = await r",
+            f"            s{k}.in_flight = 0",
+            "        elif type(r) is not Generator:",
+            f"            plain{k} = type(r)",
         ]
         if timed:
             lines.append(f"    s{k}.sample(h.perf_counter() - started)")

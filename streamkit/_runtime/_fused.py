@@ -145,7 +145,10 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     head = "async def run(source, " + params + ", stages, h" + (", into):" if sink else "):")
     out: list[str] = [head]
     out.append("    " + ", ".join(f"s{k}" for k in range(count)) + ", = stages")
-    out.append("    " + " = ".join(f"n{k}" for k in range(count)) + " = 0")
+    # Only the first step, take and skip count their items; the others' counts follow from
+    # the step before: what entered it, less what it skipped, dropped or holds in a call.
+    counted = [k for k, kind in enumerate(kinds) if k == 0 or kind in (Kind.TAKE, Kind.SKIP)]
+    out.append("    " + " = ".join(f"n{k}" for k in counted) + " = 0")
     out.append("    emitted = 0")
     out.append("    stop = False")
     out.append("    awaitable, Coroutine, SKIP, RAISE = h.awaitable, h.Coroutine, h.SKIP, h.RAISE")
@@ -167,7 +170,10 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
             out.append("        return" + (" 0" if sink else ""))
     if sink == "collect":
         out.append("    append = into.append")
-    flush = "; ".join(f"s{k}.items_in = n{k}" for k in range(count))
+    flush = "; ".join(f"s{k}.items_in = n{k}" for k in counted)
+    for k in range(count):
+        if k not in counted:
+            out.append(f"    s{k}.fed_by = s{k - 1}")
     out.append("    countdown = 1")
     if sync:
         out.append("    iterator = iter(source)")
@@ -185,7 +191,7 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     body = 16
     for timed in (True, False):
         indent = body if timed else 12
-        out.extend(_body(kinds, sync, takes, timed, indent, flush, sink))
+        out.extend(_body(kinds, sync, takes, counted, timed, indent, flush, sink))
         if timed:
             out.append(" " * body + "continue")
     if sync:
@@ -212,6 +218,7 @@ def _body(
     kinds: tuple[Kind, ...],
     sync: bool,
     takes: list[int],
+    counted: list[int],
     timed: bool,
     indent: int,
     flush: str,
@@ -237,8 +244,8 @@ def _body(
             # judged each time: a generator-based coroutine has the type of a plain one).
             f"    if type(r) is not plain{k}:",
             "        if type(r) is Coroutine or (hasattr(r, '__await__') and awaitable(r)):",
-            f"            {flush}",
             f"            s{k}.in_flight = 1",
+            f"            {flush}",
             "            r = await r",
             f"            s{k}.in_flight = 0",
             "        elif type(r) is not Generator:",
@@ -251,9 +258,9 @@ def _body(
 
     def recovered(k: int) -> list[str]:
         return [
-            flush,
             f"s{k}.in_flight = 1",
-            f"r = await s{k}.recover(exc, n{k} - 1, x)",
+            flush,
+            f"r = await s{k}.recover(exc, s{k}.counted_in() - 1, x)",
             f"s{k}.in_flight = 0",
             "if r is SKIP:",
             *("    " + line for line in drop(k)),
@@ -263,7 +270,8 @@ def _body(
         ]
 
     for k, kind in enumerate(kinds):
-        out.append(f"{pad}n{k} += 1")
+        if k in counted:
+            out.append(f"{pad}n{k} += 1")
         if kind in CALLS and kind is not Kind.SKIP_WHILE:
             call(k, f"f{k}(x)", recovered(k))
         if kind is Kind.MAP:
@@ -291,7 +299,10 @@ def _body(
             out.append(f"{pad}else:")
             saved = len(out)
             failed = [
-                f"if s{k}.failed(exc, n{k} - 1, x):",
+                f"s{k}.in_flight = 1",
+                flush,
+                f"s{k}.in_flight = 0",
+                f"if s{k}.failed(exc, s{k}.counted_in() - 1, x):",
                 *("    " + line for line in drop(k)),
                 "raise",
             ]
@@ -306,13 +317,16 @@ def _body(
             # The last item: close the source before passing it on, then stop.
             out.append(f"{pad}if n{k} == a{k}:")
             out.append(f"{pad}    stop = True")
-            out.append(f"{pad}    {flush}")
             if sync:
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    close = getattr(iterator, 'close', None)")
                 out.append(f"{pad}    if close is not None:")
                 out.append(f"{pad}        close()")
-            else:
+            else:  # the item waits in this stage while the source closes
+                out.append(f"{pad}    s{k}.in_flight = 1")
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    await h.aclose(source)")
+                out.append(f"{pad}    s{k}.in_flight = 0")
         elif kind is Kind.SKIP:
             out.append(f"{pad}if n{k} <= a{k}:")
             out.append(f"{pad}    s{k}.dropped += 1")

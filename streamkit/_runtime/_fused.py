@@ -23,8 +23,9 @@ import enum
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from time import perf_counter
-from types import CoroutineType
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from anyio.lowlevel import checkpoint
@@ -72,7 +73,7 @@ class Fused:
     """The parts of consecutive :class:`Step` s, run as one: an async iterator over
     ``source`` (an async iterator, or a sync iterable it iterates directly)."""
 
-    __slots__ = ("_generator", "_source", "_stages", "_steps", "_sync")
+    __slots__ = ("__weakref__", "_generator", "_source", "_stages", "_steps", "_sync")
 
     def __init__(
         self,
@@ -127,9 +128,11 @@ class _Helpers:
 
     awaitable = staticmethod(awaitable)
     Coroutine = CoroutineType
+    Generator = GeneratorType
     checkpoint = staticmethod(checkpoint)
     aclose = staticmethod(aclose)
     perf_counter = staticmethod(perf_counter)
+    islice = islice
     SKIP = SKIP
     RAISE = RAISE
     MISSING = MISSING
@@ -144,10 +147,15 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     head = "async def run(source, " + params + ", stages, h" + (", into):" if sink else "):")
     out: list[str] = [head]
     out.append("    " + ", ".join(f"s{k}" for k in range(count)) + ", = stages")
-    out.append("    " + " = ".join(f"n{k}" for k in range(count)) + " = 0")
+    # Only the first step, take and skip count their items; the others' counts follow from
+    # the step before: what entered it, less what it skipped, dropped or holds in a call.
+    counted = [k for k, kind in enumerate(kinds) if k == 0 or kind in (Kind.TAKE, Kind.SKIP)]
+    out.append("    " + " = ".join(f"n{k}" for k in counted) + " = 0")
     out.append("    emitted = 0")
     out.append("    stop = False")
     out.append("    awaitable, Coroutine, SKIP, RAISE = h.awaitable, h.Coroutine, h.SKIP, h.RAISE")
+    out.append("    Generator = h.Generator")
+    out.append("    " + " = ".join(f"plain{k}" for k in range(count)) + " = None")
     for k, kind in enumerate(kinds):
         out.append(f"    s{k}.items_in = 0")
         if kind in CALLS or kind is Kind.SCAN:
@@ -164,30 +172,41 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
             out.append("        return" + (" 0" if sink else ""))
     if sink == "collect":
         out.append("    append = into.append")
-    flush = "; ".join(f"s{k}.items_in = n{k}" for k in range(count))
-    out.append("    countdown = 1")
+    flush = "; ".join(f"s{k}.items_in = n{k}" for k in counted)
+    for k in range(count):
+        if k not in counted:
+            out.append(f"    s{k}.fed_by = s{k - 1}")
     if sync:
+        # In chunks of ``every`` items: a checkpoint and one timed call before each, and no
+        # per-item countdown. A chunk that comes short means the source has ended.
         out.append("    iterator = iter(source)")
-    out.append("    try:")
-    if sync:
-        out.append("        for x in iterator:")
-    else:
-        out.append("        async for x in source:")
-    out.append("            countdown -= 1")
-    out.append("            if not countdown:")
-    out.append("                countdown = h.every")
-    if sync:
-        out.append(f"                {flush}")
-        out.append("                await h.checkpoint()")
-    body = 16
-    for timed in (True, False):
-        indent = body if timed else 12
-        out.extend(_body(kinds, sync, takes, timed, indent, flush, sink))
-        if timed:
-            out.append(" " * body + "continue")
-    if sync:
+        out.append("    islice, every = h.islice, h.every")
+        out.append("    try:")
+        out.append("        while True:")
+        out.append(f"            {flush}")
+        out.append("            await h.checkpoint()")
+        out.append("            begun = n0")
+        out.append("            chunk = islice(iterator, every)")
+        out.append("            for x in chunk:")
+        out.extend(_body(kinds, sync, takes, counted, True, 16, flush, sink))
+        out.append("                break")
+        out.append("            if not stop:")
+        out.append("                for x in chunk:")
+        out.extend(_body(kinds, sync, takes, counted, False, 20, flush, sink))
+        out.append("            if stop or n0 - begun < every:")
+        out.append("                break")
         out.append(f"        {flush}")
         out.append("        await h.checkpoint()")
+    else:
+        out.append("    countdown = 1")
+        out.append("    try:")
+        out.append("        async for x in source:")
+        out.append("            countdown -= 1")
+        out.append("            if not countdown:")
+        out.append("                countdown = h.every")
+        out.extend(_body(kinds, sync, takes, counted, True, 16, flush, sink))
+        out.append("                continue")
+        out.extend(_body(kinds, sync, takes, counted, False, 12, flush, sink))
     out.append("    finally:")
     out.append(f"        {flush}")
     for k in range(count):
@@ -209,6 +228,7 @@ def _body(
     kinds: tuple[Kind, ...],
     sync: bool,
     takes: list[int],
+    counted: list[int],
     timed: bool,
     indent: int,
     flush: str,
@@ -230,11 +250,16 @@ def _body(
             lines.append("    started = h.perf_counter()")
         lines += [
             f"    r = {expression}",
-            "    if hasattr(r, '__await__') and (type(r) is Coroutine or awaitable(r)):",
-            f"        {flush}",
-            f"        s{k}.in_flight = 1",
-            "        r = await r",
-            f"        s{k}.in_flight = 0",
+            # plain{k}: the type of the last plain result, judged once per type (a generator is
+            # judged each time: a generator-based coroutine has the type of a plain one).
+            f"    if type(r) is not plain{k}:",
+            "        if type(r) is Coroutine or (hasattr(r, '__await__') and awaitable(r)):",
+            f"            s{k}.in_flight = 1",
+            f"            {flush}",
+            "            r = await r",
+            f"            s{k}.in_flight = 0",
+            "        elif type(r) is not Generator:",
+            f"            plain{k} = type(r)",
         ]
         if timed:
             lines.append(f"    s{k}.sample(h.perf_counter() - started)")
@@ -243,9 +268,9 @@ def _body(
 
     def recovered(k: int) -> list[str]:
         return [
-            flush,
             f"s{k}.in_flight = 1",
-            f"r = await s{k}.recover(exc, n{k} - 1, x)",
+            flush,
+            f"r = await s{k}.recover(exc, s{k}.counted_in() - 1, x)",
             f"s{k}.in_flight = 0",
             "if r is SKIP:",
             *("    " + line for line in drop(k)),
@@ -255,7 +280,8 @@ def _body(
         ]
 
     for k, kind in enumerate(kinds):
-        out.append(f"{pad}n{k} += 1")
+        if k in counted:
+            out.append(f"{pad}n{k} += 1")
         if kind in CALLS and kind is not Kind.SKIP_WHILE:
             call(k, f"f{k}(x)", recovered(k))
         if kind is Kind.MAP:
@@ -267,6 +293,7 @@ def _body(
         elif kind is Kind.TAKE_WHILE:
             out.append(f"{pad}if not r:")
             out.append(f"{pad}    s{k}.dropped += 1")
+            out.append(f"{pad}    stop = True")
             out.append(f"{pad}    break")
         elif kind is Kind.SKIP_WHILE:
             out.append(f"{pad}if skipping{k}:")
@@ -283,7 +310,10 @@ def _body(
             out.append(f"{pad}else:")
             saved = len(out)
             failed = [
-                f"if s{k}.failed(exc, n{k} - 1, x):",
+                f"s{k}.in_flight = 1",
+                flush,
+                f"s{k}.in_flight = 0",
+                f"if s{k}.failed(exc, s{k}.counted_in() - 1, x):",
                 *("    " + line for line in drop(k)),
                 "raise",
             ]
@@ -298,13 +328,16 @@ def _body(
             # The last item: close the source before passing it on, then stop.
             out.append(f"{pad}if n{k} == a{k}:")
             out.append(f"{pad}    stop = True")
-            out.append(f"{pad}    {flush}")
             if sync:
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    close = getattr(iterator, 'close', None)")
                 out.append(f"{pad}    if close is not None:")
                 out.append(f"{pad}        close()")
-            else:
+            else:  # the item waits in this stage while the source closes
+                out.append(f"{pad}    s{k}.in_flight = 1")
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    await h.aclose(source)")
+                out.append(f"{pad}    s{k}.in_flight = 0")
         elif kind is Kind.SKIP:
             out.append(f"{pad}if n{k} <= a{k}:")
             out.append(f"{pad}    s{k}.dropped += 1")

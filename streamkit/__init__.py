@@ -51,6 +51,7 @@ from ._ops._combine import zip_latest as zip_latest
 from ._ops._fanout import broadcast as broadcast
 from ._ops._fanout import partition as partition
 from ._ops._fanout import route as route
+from ._ops._scale import offload as offload
 from ._ops._select import filter_ as filter_
 from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
@@ -136,6 +137,7 @@ __all__ = (
     "last",
     "map_",
     "merge",
+    "offload",
     "open_pipeline",
     "pairwise",
     "partition",

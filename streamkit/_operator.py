@@ -7,38 +7,16 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, TypeVar, cast, overload
 
-import anyio
-
 from ._diagram import Node
-from ._options import (
-    OnError,
-    check_int,
-    check_on_error,
-    check_rate_limit,
-    check_timeout,
-    check_window,
-    show,
-)
-from ._retry import Call, check_retry, guard, in_order
+from ._options import OnError, show
 from ._runtime._build import Build, Built, describe_operator
-from ._runtime._fused import Fused, Kind, Step
-from ._runtime._offload import InThread, offloaded
-from ._runtime._pool import Job, WorkerPool
-from ._runtime._rate import RateLimiter, paced
+from ._runtime._fused import Fused, Step
 from ._runtime._run import current_run
 from ._runtime._stage import Stage
 from ._types import T1, T2, T3, T4, T5, T6, T7, Operator, T, U
 
-LIMITER_WINDOW = 256
-"""With ``concurrency=CapacityLimiter``: the default window, and so the most calls at once."""
-
 F = TypeVar("F", bound=Callable[..., Any])
 Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
-Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
-"""The sequential loop of a per-item operator, given its (guarded) function and stage; or the
-:class:`Kind` of its step, run fused."""
-MakeJob = Callable[[Call, Stage], Job[T, U]]
-"""The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
 
 class StreamOperator(Operator[T, U], Built):
@@ -168,126 +146,6 @@ def _remake(factory: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
 
 
 _BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-def per_item(
-    fn: Callable[[T], Any],
-    sequential: Sequential[T, U] | Kind,
-    make_job: MakeJob[T, U],
-    *,
-    concurrency: int | anyio.CapacityLimiter,
-    ordered: bool,
-    window: int | None,
-    on_error: object,
-    timeout: object,
-    retry: object,
-    rate_limit: object,
-    executor: object,
-) -> StreamOperator[T, U]:
-    """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
-    is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
-    call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`; the sequential loop calls
-    ``fn`` itself when there are neither), and both apply ``on_error`` the same way. With an
-    ``executor``, each call of ``fn`` runs there (:func:`offloaded`).
-
-    With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
-    run: a call starts as soon as its input is released (workers pull one at a time), so at
-    most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
-    paced: they belong to the call whose input was released.
-    """
-    limiter: anyio.CapacityLimiter | None = None
-    if isinstance(concurrency, anyio.CapacityLimiter):
-        # A live limit: the pool starts ``window`` workers, each call holds one of its tokens.
-        limiter = concurrency
-        size = check_window(window, 1) if window is not None else LIMITER_WINDOW
-        concurrency = size
-    else:
-        check_int("concurrency", concurrency, minimum=1)
-        size = check_window(window, concurrency)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
-    if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
-        raise TypeError(f"ordered must be True or False, got {ordered!r}")
-    policy = check_on_error(on_error)
-    seconds = check_timeout(timeout)
-    retries = check_retry(retry)
-    rate = check_rate_limit(rate_limit)
-
-    guarded = seconds is not None or retries is not None
-
-    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
-        if isinstance(fn, InThread):
-            stage.threads = fn.slots.current()
-        call = guard(fn, stage, timeout=seconds, retry=retries)
-        if concurrency == 1 and limiter is None:  # fn itself unless guarded: the hot path
-            called = in_order(call) if guarded else fn
-            if isinstance(sequential, Kind):
-                return Fused(source, (Step(sequential, called),), (stage,), sync=False)
-            return sequential(source, called, stage)
-        job = make_job(call, stage)
-        return start_pool(
-            source,
-            job,
-            stage,
-            concurrency=concurrency,
-            ordered=ordered,
-            window=size,
-            limiter=limiter,
-        )
-
-    limit = "limiter" if limiter is not None else f"concurrency {concurrency}"
-    details = (
-        ()
-        if concurrency == 1 and limiter is None
-        else (limit, f"window {size}") + (() if ordered else ("unordered",))
-    )
-    if seconds is not None:
-        details += (f"timeout {seconds} s",)
-    if retries is not None:
-        details += (f"up to {retries.attempts} attempts",)
-    if rate is not None:
-        count, per = rate
-        details += (f"rate {count} per {per} s",)
-        unpaced = apply
-
-        def paced_apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
-            return unpaced(paced(source, RateLimiter(count, per)), stage)
-
-        return StreamOperator(paced_apply, on_error=policy, details=details)
-    fusable = (
-        isinstance(sequential, Kind)
-        and concurrency == 1
-        and limiter is None
-        and not guarded
-        and executor is None
-    )
-    if fusable:
-        assert isinstance(sequential, Kind)
-        return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
-    return StreamOperator(apply, on_error=policy, details=details)
-
-
-def start_pool(
-    source: AsyncIterator[T],
-    job: Job[T, U],
-    stage: Stage,
-    *,
-    concurrency: int,
-    ordered: bool,
-    window: int,
-    limiter: anyio.CapacityLimiter | None = None,
-) -> WorkerPool[T, U]:
-    """A worker pool in the current run's task group; an error outside of any pipeline."""
-    return WorkerPool(
-        source,
-        job,
-        stage,
-        stage.build.require_run(stage),
-        concurrency=concurrency,
-        ordered=ordered,
-        window=window,
-        limiter=limiter,
-    )
 
 
 class Pipe(Operator[T, U], Built):

@@ -10,9 +10,10 @@ from typing import Any
 
 import anyio
 
-from .._operator import StreamOperator, labelled, start_pool
+from .._operator import StreamOperator, labelled
 from .._options import check_int, check_seconds
 from .._runtime._closing import aclose
+from .._runtime._pool import start_pool
 from .._runtime._stage import Stage
 from .._types import BatchOperator, SameTypeOperator, T
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast, overload
 
-from .._operator import Apply, StreamOperator, labelled, register_factory, start_pool
+from .._operator import Apply, StreamOperator, labelled, register_factory
 from .._options import OnError, check_callable, default_window
 from .._runtime._build import Build
 from .._runtime._closing import aclose, aclose_all
+from .._runtime._pool import start_pool
 from .._runtime._stage import Stage
 from .._runtime._switch import Switch
 from .._source import IteratorSource, Source, as_source

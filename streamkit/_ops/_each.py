@@ -1,13 +1,13 @@
-"""The one loop behind every operator that calls a user function once per item, and the jobs
-that worker pools run for the same operators.
+"""Calling a user function on an item outside the fused loop: the jobs that worker pools run
+for ``map_``/``filter_``/``flat_map``, and the running fold of ``scan``/``reduce``.
 
-``fn`` may be sync or async, and may be both: each result is awaited if it is awaitable
-(:func:`~streamkit._awaitable.awaitable`, a check cached by type). ``fn`` arrives already
-wrapped with the operator's ``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so
-both paths see only a call's final result or failure.
-A failure goes through the stage's ``on_error``
-(:meth:`Stage.recover`): counted and dropped, replaced by a handler's result, or re-raised
-with a note naming the operator and the item index.
+(The sequential per-item loop is :class:`~streamkit._runtime._fused.Fused`.) ``fn`` may be sync
+or async, and may be both: each result is awaited if it is awaitable
+(:func:`~streamkit._awaitable.awaitable`). ``fn`` arrives already wrapped with the operator's
+``timeout`` and ``retry`` (:func:`streamkit._retry.guard`), so a job sees only a call's final
+result or failure. A failure goes through the stage's ``on_error`` (:meth:`Stage.recover`):
+counted and dropped, replaced by a handler's result, or re-raised with a note naming the
+operator and the item index.
 """
 
 from __future__ import annotations

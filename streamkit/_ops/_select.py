@@ -6,32 +6,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
-import anyio
-
-from .._operator import StreamOperator, labelled, per_item
-from .._options import OnError, check_callable, check_int
-from .._retry import Retry
+from .._operator import StreamOperator, labelled
+from .._options import check_callable, check_int
+from .._per_item import PerItemOptions, per_item, per_item_signature
 from .._runtime._fused import Kind, Step
-from .._runtime._offload import ExecutorOption
 from .._types import SameTypeOperator, T
 from ._each import results_job
 
 
 @labelled
-def filter_(
-    pred: Callable[[T], object],
-    *,
-    concurrency: int | anyio.CapacityLimiter = 1,
-    ordered: bool = True,
-    window: int | None = None,
-    on_error: OnError = "raise",
-    timeout: float | None = None,
-    retry: Retry | None = None,
-    rate_limit: tuple[int, float] | None = None,
-    executor: ExecutorOption | None = None,
-) -> StreamOperator[T, T]:
+@per_item_signature
+def filter_(pred: Callable[[T], object], **options: Unpack[PerItemOptions]) -> StreamOperator[T, T]:
     """Emit the items for which ``pred`` (sync or async) is true.
 
     Options as for :func:`map_`; an ``on_error`` handler's replacement stands for the
@@ -46,14 +33,7 @@ def filter_(
         pred,
         Kind.FILTER,
         lambda call, stage: results_job(call, stage, keep_if_true=True),
-        concurrency=concurrency,
-        ordered=ordered,
-        window=window,
-        on_error=on_error,
-        timeout=timeout,
-        retry=retry,
-        rate_limit=rate_limit,
-        executor=executor,
+        options,
     )
 
 

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from functools import partial
-from typing import Any, cast, overload
+from typing import Any, Unpack, cast, overload
 
-import anyio
 from anyio.lowlevel import checkpoint
 
 from .._awaitable import awaitable
 from .._errors import SKIP
-from .._operator import StreamOperator, labelled, per_item
-from .._options import OnError, check_callable, check_int
-from .._retry import Call, Retry
+from .._operator import StreamOperator, labelled
+from .._options import check_callable, check_int
+from .._per_item import PerItemOptions, per_item, per_item_signature
+from .._retry import Call
 from .._runtime._build import Build
 from .._runtime._closing import aclose
 from .._runtime._fused import Kind, Step
-from .._runtime._offload import ExecutorOption
 from .._runtime._stage import RAISE, Stage
 from .._source import CHECKPOINT_EVERY, Source, as_source
 from .._types import MYPY, AnyIterable, EnumerateOperator, FlattenOperator, T, U, V
@@ -31,28 +30,12 @@ if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_
     @overload
     def map_(
         fn: Callable[[T], Awaitable[U]],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]: ...
     @overload
     def map_(
         fn: Callable[[T], U],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]: ...
     def map_(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
         raise NotImplementedError
@@ -60,20 +43,13 @@ if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_
 else:
 
     @labelled
+    @per_item_signature
     def map_(
         # The Coroutine member, with a V solved to Any, is for pyright: of several union members
         # that match, it takes the one solving the most type variables (then the simplest), so an
         # async function returning tuple[str, list[str]] gives U = tuple[...], not a Coroutine.
         fn: Callable[[T], U] | Callable[[T], Coroutine[V, Any, U]] | Callable[[T], Awaitable[U]],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]:
         """Apply ``fn`` (sync or async) to each item.
 
@@ -114,14 +90,7 @@ else:
             fn,
             Kind.MAP,
             lambda call, stage: results_job(call, stage, keep_if_true=False),
-            concurrency=concurrency,
-            ordered=ordered,
-            window=window,
-            on_error=on_error,
-            timeout=timeout,
-            retry=retry,
-            rate_limit=rate_limit,
-            executor=executor,
+            options,
         )
 
 
@@ -130,28 +99,12 @@ if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_
     @overload
     def flat_map(
         fn: Callable[[T], Awaitable[AnyIterable[U]]],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]: ...
     @overload
     def flat_map(
         fn: Callable[[T], AnyIterable[U]],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]: ...
     def flat_map(*args: Any, **kwargs: Any) -> Any:  # pyright: ignore[reportRedeclaration]
         raise NotImplementedError
@@ -159,17 +112,10 @@ if MYPY:  # mypy reads these overloads; pyright and the runtime the def below (_
 else:
 
     @labelled
+    @per_item_signature
     def flat_map(
         fn: Callable[[T], Awaitable[AnyIterable[U]]] | Callable[[T], AnyIterable[U]],
-        *,
-        concurrency: int | anyio.CapacityLimiter = 1,
-        ordered: bool = True,
-        window: int | None = None,
-        on_error: OnError = "raise",
-        timeout: float | None = None,
-        retry: Retry | None = None,
-        rate_limit: tuple[int, float] | None = None,
-        executor: ExecutorOption | None = None,
+        **options: Unpack[PerItemOptions],
     ) -> StreamOperator[T, U]:
         """Apply ``fn`` to each item and emit every item of what it returns.
 
@@ -202,14 +148,7 @@ else:
             fn,
             _flat_map,
             lambda call, stage: partial(job, call, stage),
-            concurrency=concurrency,
-            ordered=ordered,
-            window=window,
-            on_error=on_error,
-            timeout=timeout,
-            retry=retry,
-            rate_limit=rate_limit,
-            executor=executor,
+            options,
         )
 
 
@@ -220,12 +159,12 @@ def items_of(produced: object, build: Build) -> AsyncIterator[Any]:
 
 
 async def _iterate(source: Source[Any], build: Build) -> AsyncIterator[Any]:
-    chain = await build.open(source)
+    parts = await build.open(source)
     try:
-        async for value in chain.output:
+        async for value in parts.output:
             yield value
     finally:
-        await chain.aclose()
+        await parts.aclose()
 
 
 async def _flat_map(

@@ -245,3 +245,26 @@ class WorkerPool(Background[U], Generic[T, U]):
         buffer = self.buffer
         while not buffer.may_put(index):
             await self._room.wait()
+
+
+def start_pool(
+    source: AsyncIterator[T],
+    job: Job[T, U],
+    stage: Stage,
+    *,
+    concurrency: int,
+    ordered: bool,
+    window: int,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> WorkerPool[T, U]:
+    """A worker pool in the current run's task group; an error outside of any pipeline."""
+    return WorkerPool(
+        source,
+        job,
+        stage,
+        stage.build.require_run(stage),
+        concurrency=concurrency,
+        ordered=ordered,
+        window=window,
+        limiter=limiter,
+    )

@@ -11,9 +11,9 @@ import pytest
 from anyio.lowlevel import checkpoint
 
 from streamkit import flat_map, map_, stream
-from streamkit._operator import StreamOperator, start_pool
+from streamkit._operator import StreamOperator
 from streamkit._runtime._background import Wakeup
-from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY
+from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY, start_pool
 from streamkit._runtime._stage import Stage
 
 pytestmark = pytest.mark.anyio

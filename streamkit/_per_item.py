@@ -1,0 +1,194 @@
+"""The per-item operators' assembly: their options, declared once, and the stage they make.
+
+``map_``, ``filter_`` and ``flat_map`` take the same keyword options. :class:`PerItemOptions`
+declares them (names and types, for the type checkers) and :data:`DEFAULTS` their defaults;
+:func:`per_item_signature` gives each factory the signature that ``help()``, the API reference
+and the operator's label show, and :func:`per_item` turns the options into the stage: the
+sequential loop (fused with its neighbours when nothing stands in the way), or a worker pool.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Final, ForwardRef, TypedDict, TypeVar
+
+import anyio
+
+from ._operator import StreamOperator
+from ._options import (
+    OnError,
+    check_int,
+    check_on_error,
+    check_rate_limit,
+    check_timeout,
+    check_window,
+)
+from ._retry import Call, Retry, check_retry, guard, in_order
+from ._runtime._fused import Fused, Kind, Step
+from ._runtime._offload import ExecutorOption, InThread, offloaded
+from ._runtime._pool import Job, start_pool
+from ._runtime._rate import RateLimiter, paced
+from ._runtime._stage import Stage
+from ._types import T, U
+
+LIMITER_WINDOW = 256
+"""With ``concurrency=CapacityLimiter``: the default window, and so the most calls at once."""
+
+
+class PerItemOptions(TypedDict, total=False):
+    """The keyword options of :func:`map_`, :func:`filter_` and :func:`flat_map` (described
+    under :func:`map_`); :data:`DEFAULTS` holds the value of each when it is not given."""
+
+    concurrency: int | anyio.CapacityLimiter
+    ordered: bool
+    window: int | None
+    on_error: OnError
+    timeout: float | None
+    retry: Retry | None
+    rate_limit: tuple[int, float] | None
+    executor: ExecutorOption | None
+
+
+DEFAULTS: Final[PerItemOptions] = {
+    "concurrency": 1,
+    "ordered": True,
+    "window": None,
+    "on_error": "raise",
+    "timeout": None,
+    "retry": None,
+    "rate_limit": None,
+    "executor": None,
+}
+
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
+"""The sequential loop of a per-item operator, given its (guarded) function and stage; or the
+:class:`Kind` of its step, run fused."""
+MakeJob = Callable[[Call, Stage], Job[T, U]]
+"""The worker pool's job of a per-item operator, given its (guarded) function and stage."""
+
+
+def per_item_signature(factory: Factory) -> Factory:
+    """``factory(fn, **options)`` with the signature ``factory(fn, *, concurrency=1, ...)``:
+    each option by name with its type and default, as ``help()``, the API reference and
+    :func:`~streamkit._operator.labelled` show it. An unknown option is refused as Python
+    refuses an unknown keyword, with the closest option named."""
+    names = PerItemOptions.__annotations__
+    signature = inspect.signature(factory)
+    first = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    options = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=value, annotation=_shown(names[name])
+        )
+        for name, value in DEFAULTS.items()
+    ]
+
+    @functools.wraps(factory)
+    def make(*args: Any, **kwargs: Any) -> Any:
+        for name in kwargs.keys() - names.keys():
+            if name not in signature.parameters:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise TypeError(
+                    f"{factory.__name__}() got an unexpected keyword argument {name!r}{hint}"
+                )
+        return factory(*args, **kwargs)
+
+    make.__signature__ = signature.replace(parameters=[*first, *options])  # type: ignore[attr-defined]
+    return make  # type: ignore[return-value]
+
+
+def _shown(annotation: object) -> object:
+    """An annotation as written (a TypedDict keeps those of a module with postponed
+    annotations as forward references)."""
+    return annotation.__forward_arg__ if isinstance(annotation, ForwardRef) else annotation
+
+
+def per_item(
+    fn: Callable[[T], Any],
+    sequential: Sequential[T, U] | Kind,
+    make_job: MakeJob[T, U],
+    options: PerItemOptions,
+) -> StreamOperator[T, U]:
+    """The operator for ``map_``/``filter_``/``flat_map``: ``sequential`` when ``concurrency``
+    is 1 (no task, no handoff), else a :class:`WorkerPool` running the job on each item. Both
+    call ``fn`` wrapped with ``timeout`` and ``retry`` (:func:`guard`; the sequential loop calls
+    ``fn`` itself when there are neither), and both apply ``on_error`` the same way. With an
+    ``executor``, each call of ``fn`` runs there (:func:`offloaded`).
+
+    With ``rate_limit=(count, per)`` the input is :func:`paced` by one :class:`RateLimiter` per
+    run: a call starts as soon as its input is released (workers pull one at a time), so at
+    most ``count`` calls start in any ``per`` seconds, across all workers. Retries are not
+    paced: they belong to the call whose input was released.
+    """
+    given: PerItemOptions = {**DEFAULTS, **options}
+    concurrency = given["concurrency"]
+    window = given["window"]
+    ordered = given["ordered"]
+    executor = given["executor"]
+    limiter: anyio.CapacityLimiter | None = None
+    if isinstance(concurrency, anyio.CapacityLimiter):
+        # A live limit: the pool starts ``window`` workers, each call holds one of its tokens.
+        limiter = concurrency
+        size = check_window(window, 1) if window is not None else LIMITER_WINDOW
+        concurrency = size
+    else:
+        check_int("concurrency", concurrency, minimum=1)
+        size = check_window(window, concurrency)
+    if executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
+    if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError(f"ordered must be True or False, got {ordered!r}")
+    policy = check_on_error(given["on_error"])
+    seconds = check_timeout(given["timeout"])
+    retries = check_retry(given["retry"])
+    rate = check_rate_limit(given["rate_limit"])
+
+    guarded = seconds is not None or retries is not None
+    workers = concurrency
+
+    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        if isinstance(fn, InThread):
+            stage.threads = fn.slots.current()
+        call = guard(fn, stage, timeout=seconds, retry=retries)
+        if workers == 1 and limiter is None:  # fn itself unless guarded: the hot path
+            called = in_order(call) if guarded else fn
+            if isinstance(sequential, Kind):
+                return Fused(source, (Step(sequential, called),), (stage,), sync=False)
+            return sequential(source, called, stage)
+        return start_pool(
+            source,
+            make_job(call, stage),
+            stage,
+            concurrency=workers,
+            ordered=ordered,
+            window=size,
+            limiter=limiter,
+        )
+
+    limit = "limiter" if limiter is not None else f"concurrency {concurrency}"
+    details = (
+        ()
+        if concurrency == 1 and limiter is None
+        else (limit, f"window {size}") + (() if ordered else ("unordered",))
+    )
+    if seconds is not None:
+        details += (f"timeout {seconds} s",)
+    if retries is not None:
+        details += (f"up to {retries.attempts} attempts",)
+    if rate is not None:
+        count, per = rate
+        details += (f"rate {count} per {per} s",)
+        unpaced = apply
+
+        def paced_apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+            return unpaced(paced(source, RateLimiter(count, per)), stage)
+
+        return StreamOperator(paced_apply, on_error=policy, details=details)
+    fusable = concurrency == 1 and limiter is None and not guarded and executor is None
+    if fusable and isinstance(sequential, Kind):
+        return StreamOperator(Step(sequential, fn), on_error=policy, details=details)
+    return StreamOperator(apply, on_error=policy, details=details)

@@ -27,6 +27,8 @@ from ._options import (
     check_window,
 )
 from ._retry import Call, Retry, check_retry, guard, in_order
+from ._per_chunk import per_chunk
+from ._runtime._chunks import Chunksize, check_chunksize
 from ._runtime._fused import Fused, Kind, Step
 from ._runtime._offload import ExecutorOption, InThread, offloaded
 from ._runtime._pool import Job, start_pool
@@ -50,6 +52,7 @@ class PerItemOptions(TypedDict, total=False):
     retry: Retry | None
     rate_limit: tuple[int, float] | None
     executor: ExecutorOption | None
+    chunksize: Chunksize
 
 
 DEFAULTS: Final[PerItemOptions] = {
@@ -61,12 +64,14 @@ DEFAULTS: Final[PerItemOptions] = {
     "retry": None,
     "rate_limit": None,
     "executor": None,
+    "chunksize": 1,
 }
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
 Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
 """The sequential loop of a per-item operator, given its (guarded) function and stage; or the
 :class:`Kind` of its step, run fused."""
+Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
 MakeJob = Callable[[Call, Stage], Job[T, U]]
 """The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
@@ -138,7 +143,29 @@ def per_item(
     else:
         check_int("concurrency", concurrency, minimum=1)
         size = check_window(window, concurrency)
-    if executor is not None:
+    chunksize = check_chunksize(given["chunksize"])
+    chunked: Apply[T, U] | None = None
+    if chunksize != 1:
+        if executor is None:
+            raise ValueError(
+                f"chunksize={chunksize!r} sends items to an executor in chunks: give executor= "
+                "too (a dask client.get_executor(), 'process', ...)"
+            )
+        if window is None:  # chunks held: each is up to chunksize items
+            size = 2 * concurrency
+        chunked = per_chunk(
+            fn,
+            make_job,
+            executor,
+            chunksize=chunksize,
+            concurrency=concurrency,
+            ordered=ordered,
+            window=size,
+            limiter=limiter,
+            timeout=check_timeout(given["timeout"]),
+            retry=check_retry(given["retry"]),
+        )
+    elif executor is not None:
         fn = offloaded(fn, executor, concurrency=concurrency)
     if not isinstance(ordered, bool):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
@@ -150,7 +177,7 @@ def per_item(
     guarded = seconds is not None or retries is not None
     workers = concurrency
 
-    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+    def per_call(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
         if isinstance(fn, InThread):
             stage.threads = fn.slots.current()
         call = guard(fn, stage, timeout=seconds, retry=retries)
@@ -169,12 +196,15 @@ def per_item(
             limiter=limiter,
         )
 
+    apply: Apply[T, U] = per_call if chunked is None else chunked
     limit = "limiter" if limiter is not None else f"concurrency {concurrency}"
     details = (
         ()
         if concurrency == 1 and limiter is None
         else (limit, f"window {size}") + (() if ordered else ("unordered",))
     )
+    if chunked is not None:
+        details += (f"chunksize {chunksize}",)
     if seconds is not None:
         details += (f"timeout {seconds} s",)
     if retries is not None:

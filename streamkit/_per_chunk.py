@@ -21,8 +21,8 @@ from typing import Any
 import anyio
 
 from ._retry import Call, Retry, guard
-from ._runtime._closing import aclose
 from ._runtime._chunks import Chunk, Chunksize, Sizer, run_chunks, then_raise
+from ._runtime._closing import aclose
 from ._runtime._offload import InThread, offloaded
 from ._runtime._pool import Job
 from ._runtime._stage import Stage
@@ -124,9 +124,7 @@ def _noted(error: Exception, worker: str, task: str) -> Exception:
     return error
 
 
-def _first_then(
-    error: Exception, again: Callable[[Any], Awaitable[Any]]
-) -> Callable[[Any], Any]:
+def _first_then(error: Exception, again: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Any]:
     """A function whose first call raises ``error`` (the outcome of the item's call in its
     chunk) and whose later calls are ``again`` (for :func:`guard`'s retries)."""
     tried = False

@@ -26,8 +26,8 @@ from ._options import (
     check_timeout,
     check_window,
 )
-from ._retry import Call, Retry, check_retry, guard, in_order
 from ._per_chunk import per_chunk
+from ._retry import Call, Retry, check_retry, guard, in_order
 from ._runtime._chunks import Chunksize, check_chunksize
 from ._runtime._fused import Fused, Kind, Step
 from ._runtime._offload import ExecutorOption, InThread, offloaded

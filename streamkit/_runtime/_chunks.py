@@ -76,7 +76,7 @@ class Sizer:
             return
         overhead = max(round_trip - worker, 0.0)
         per_item = worker / items
-        wanted = AUTO_MAX if per_item <= 0 else math.ceil(overhead / (AUTO_OVERHEAD * per_item))
+        wanted = AUTO_MAX if per_item <= 0 else math.ceil(overhead / (AUTO_OVERHEAD * per_item) - 1e-6)
         # Grow at most twofold at a time (one slow round trip should not make huge chunks);
         # shrink at once.
         self.size = max(1, min(wanted, AUTO_MAX, 2 * max(self.size, items)))

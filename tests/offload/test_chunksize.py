@@ -186,6 +186,7 @@ class TestErrors:
 
     async def test_timeout_is_per_item(self, threads: ThreadPoolExecutor) -> None:
         failures = Failures()
+        slow = -0.2
         operator = map_(
             sleep_if_negative,
             executor=threads,
@@ -194,10 +195,10 @@ class TestErrors:
             on_error=failures,
         )
         with anyio.fail_after(30):
-            out = await stream([1.0, -0.2, 2.0, 3.0]).pipe(operator).collect()
+            out = await stream([1.0, slow, 2.0, 3.0]).pipe(operator).collect()
         assert out == [1.0, 2.0, 3.0]
         (failure,) = failures
-        assert failure.item == -0.2
+        assert failure.item is slow
         assert isinstance(failure.error, TimeoutError)
 
     async def test_a_failed_task_fails_each_of_its_items(self) -> None:

@@ -76,7 +76,8 @@ class Sizer:
             return
         overhead = max(round_trip - worker, 0.0)
         per_item = worker / items
-        wanted = AUTO_MAX if per_item <= 0 else math.ceil(overhead / (AUTO_OVERHEAD * per_item) - 1e-6)
+        ratio = math.inf if per_item <= 0 else overhead / (AUTO_OVERHEAD * per_item)
+        wanted = AUTO_MAX if ratio >= AUTO_MAX else math.ceil(ratio - 1e-6)
         # Grow at most twofold at a time (one slow round trip should not make huge chunks);
         # shrink at once.
         self.size = max(1, min(wanted, AUTO_MAX, 2 * max(self.size, items)))

@@ -103,19 +103,21 @@ class _RayFuture(Future[R]):
         task.add_done_callback(self._settle)
 
     def cancel(self) -> bool:
-        if self.done():
-            return self.cancelled()
+        # Cancelled here first: Ray may complete the task's own future (as cancelled) from
+        # within ray.cancel, and that outcome must not be taken for the function's.
+        if not super().cancel():
+            return False
         ray.cancel(self._ref, force=self._force)  # pyright: ignore[reportUnknownMemberType]
-        return super().cancel()
+        return True
 
     def _settle(self, task: Future[Any]) -> None:
         if self.done():  # cancelled here first
             return
         try:
-            if task.cancelled():
-                super().cancel()
+            error = None if task.cancelled() else task.exception()
+            if task.cancelled() or isinstance(error, ray.exceptions.TaskCancelledError):
+                super().cancel()  # cancelled in Ray by someone else
                 return
-            error = task.exception()
             if error is None:
                 self.set_result(task.result())
                 return

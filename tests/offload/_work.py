@@ -92,3 +92,11 @@ def make_lock(x: object) -> object:
     import threading
 
     return threading.Lock()
+
+
+def fail_once_on_5(marker: str, x: int) -> int:
+    """Raises :class:`WorkError` the first time it sees item 5 (``marker`` records that)."""
+    if x == 5 and not os.path.exists(marker):
+        Path(marker).write_text("failed")
+        raise WorkError("once", x)
+    return x

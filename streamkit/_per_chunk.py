@@ -13,7 +13,7 @@ items with that exception, and those go through the same policies.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from functools import partial
 from time import perf_counter
 from typing import Any
@@ -94,11 +94,12 @@ def per_chunk(
             try:
                 for offset, item in enumerate(chunk.items):
                     produced = await run(item, chunk.start + offset)
-                    if isinstance(produced, AsyncIterator):
+                    if isinstance(produced, AsyncIterable):
+                        iterator = aiter(produced)
                         try:
-                            outputs.extend([value async for value in produced])
+                            outputs.extend([value async for value in iterator])
                         finally:
-                            await aclose(produced)
+                            await aclose(iterator)
                     else:
                         outputs.extend(produced)
             except Exception as exc:  # on_error="raise": the items before it are emitted

@@ -20,7 +20,6 @@ import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -98,8 +97,11 @@ def run_chunk(payload: bytes, backend: str, items: list[Any]) -> ChunkDone:
     """Run the pickled sub-pipeline ``payload`` over ``items`` in a fresh event loop of
     ``backend``; what it emitted, its statistics, and the error that stopped it, if any."""
     started = perf_counter()
-    sub_pipeline = pickle.loads(payload)
-    run = partial(anyio.run, _run, sub_pipeline, items, backend=backend)
+    sub_pipeline: Any = pickle.loads(payload)
+
+    def run() -> tuple[list[Any], tuple[StageStatistics, ...], Exception | None]:
+        return anyio.run(_run, sub_pipeline, items, backend=backend)
+
     outputs, stages, error = run() if not _in_event_loop() else _in_thread(run)
     return ChunkDone(outputs, perf_counter() - started, worker_name(), stages, error)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from functools import partial
 from time import perf_counter
 from typing import Any, Literal
@@ -132,12 +133,12 @@ def offload(
 
 def _pickled(sub_pipeline: object) -> bytes:
     """``sub_pipeline`` pickled for the workers, or a clear error saying why it cannot be."""
+    dumps: Callable[[object], bytes] = pickle.dumps
     try:
-        import cloudpickle  # pyright: ignore[reportMissingTypeStubs]
-
-        dumps: Any = cloudpickle.dumps  # pyright: ignore[reportUnknownMemberType]
+        cloudpickle: Any = importlib.import_module("cloudpickle")  # no type information
+        dumps = cloudpickle.dumps
     except ImportError:  # pragma: no cover - installed with the test extras
-        dumps = pickle.dumps
+        pass
     try:
         payload: bytes = dumps(sub_pipeline)
     except Exception as exc:

@@ -43,7 +43,7 @@ def offload(
     ``statistics()``, listed after this stage as ``"<operator> (offloaded)"``.
 
     The sub-pipeline is pickled once, here (with ``cloudpickle`` if it is installed, as it is
-    with dask and Ray, else with :mod:`pickle`): what cannot be sent fails now, before any work
+    with dask and Ray, else with ``pickle``): what cannot be sent fails now, before any work
     is sent. Items and outputs are pickled per chunk; streamkit must be installed on the
     workers. See :doc:`scaling`.
 

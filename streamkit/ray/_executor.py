@@ -28,7 +28,7 @@ class RayExecutor(Executor):
 
     The future of a call has its result, or the exception the function raised as itself (not
     Ray's ``RayTaskError`` wrapper; Ray sends it back pickled, so it is an equal copy).
-    Cancelling the future, pending or running, cancels the task with :func:`ray.cancel`: a task
+    Cancelling the future, pending or running, cancels the task with ``ray.cancel``: a task
     not started yet never runs; a running one is stopped with ``force=True`` (its worker
     process is killed, and Ray starts another), since the functions an executor runs are sync
     and may not see the ``KeyboardInterrupt`` that ``force=False`` raises in them until they

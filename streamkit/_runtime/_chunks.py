@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._closing import aclose
-from ._pool import WorkerPool
+from ._pool import WorkerPool, start_pool
 
 if TYPE_CHECKING:
     import anyio
@@ -151,11 +151,10 @@ def run_chunks(
     async def pool_job(chunk: Chunk, index: int) -> Iterable[list[Any]]:
         return await job(chunk)
 
-    pool = WorkerPool(
+    pool = start_pool(
         chunks(source, sizer, counts),
         pool_job,
         stage,
-        stage.build.require_run(stage),
         concurrency=concurrency,
         ordered=ordered,
         window=window,

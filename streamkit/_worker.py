@@ -93,11 +93,12 @@ def call_each(fn: Callable[[Any], Any], timeout: float | None, items: list[Any])
     return ChunkDone(outcomes, perf_counter() - started, worker_name())
 
 
-def run_chunk(payload: bytes, backend: str, items: list[Any]) -> ChunkDone:
-    """Run the pickled sub-pipeline ``payload`` over ``items`` in a fresh event loop of
-    ``backend``; what it emitted, its statistics, and the error that stopped it, if any."""
+def run_chunk(payload: object, backend: str, items: list[Any]) -> ChunkDone:
+    """Run the sub-pipeline ``payload`` (pickled, or as it is for a worker thread) over
+    ``items`` in a fresh event loop of ``backend``; what it emitted, its statistics, and the
+    error that stopped it, if any."""
     started = perf_counter()
-    sub_pipeline: Any = pickle.loads(payload)
+    sub_pipeline: Any = pickle.loads(payload) if isinstance(payload, bytes) else payload
 
     def run() -> tuple[list[Any], tuple[StageStatistics, ...], Exception | None]:
         return anyio.run(_run, sub_pipeline, items, backend=backend)

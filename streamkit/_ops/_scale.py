@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pickle
 from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from time import perf_counter
 from typing import Any, Literal
@@ -45,7 +46,8 @@ def offload(
     The sub-pipeline is pickled once, here (with ``cloudpickle`` if it is installed, as it is
     with dask and Ray, else with ``pickle``): what cannot be sent fails now, before any work
     is sent. Items and outputs are pickled per chunk; streamkit must be installed on the
-    workers. See :doc:`scaling`.
+    workers. With ``executor="thread"`` or a :class:`~concurrent.futures.ThreadPoolExecutor`
+    nothing is pickled: the chunks run in this process. See :doc:`scaling`.
 
     Args:
         sub_pipeline: the operators to run on the workers, usually ``pipe(...)``.
@@ -64,9 +66,9 @@ def offload(
             lock, a user-written operator class), or is not an operator.
 
     An error raised in a worker's sub-pipeline reaches the caller with its type (an equal
-    copy, unpickled) and a note naming the worker and the chunk's items; the outputs of that
-    chunk before the error are emitted first. Item numbers in the sub-pipeline's own notes
-    count from the start of the chunk.
+    copy, unpickled, from another process; the object itself from a thread) and a note naming
+    the worker and the chunk's items; the outputs of that chunk before the error are emitted
+    first. Item numbers in the sub-pipeline's own notes count from the start of the chunk.
 
     Example::
 
@@ -85,7 +87,10 @@ def offload(
         raise TypeError(f"ordered must be True or False, got {ordered!r}")
     if backend not in (None, "asyncio", "trio"):
         raise ValueError(f"backend must be None, 'asyncio' or 'trio', got {backend!r}")
-    payload = _pickled(sub_pipeline)
+    # Worker threads share this process: the sub-pipeline goes as it is (nothing is pickled,
+    # and an exception arrives as the object raised, as with executor= on map_).
+    in_threads = executor == "thread" or isinstance(executor, ThreadPoolExecutor)
+    payload = sub_pipeline if in_threads else _pickled(sub_pipeline)
     # Checks the executor; the backend is bound per run (the caller's, by default).
     offloaded(partial(run_chunk, payload, "asyncio"), executor, concurrency=concurrency)
 

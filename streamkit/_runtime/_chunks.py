@@ -109,22 +109,29 @@ class _Counts:
 
 async def chunks(source: AsyncIterator[Any], sizer: Sizer, counts: _Counts) -> AsyncIterator[Chunk]:
     """The items of ``source`` in chunks of the sizes ``sizer`` gives; a chunk is sent when it
-    is full or the input has ended."""
+    is full or the input has ended. An error of ``source`` comes after the chunk of the items
+    read before it."""
     start = 0
+    error: Exception | None = None
     try:
         items: list[Any] = []
         size = sizer.next()
-        async for item in source:
-            items.append(item)
-            if len(items) >= size:
-                counts.items_in += len(items)
-                yield Chunk(start, items)
-                start += len(items)
-                items = []
-                size = sizer.next()
+        try:
+            async for item in source:
+                items.append(item)
+                if len(items) >= size:
+                    counts.items_in += len(items)
+                    yield Chunk(start, items)
+                    start += len(items)
+                    items = []
+                    size = sizer.next()
+        except Exception as exc:
+            error = exc
         if items:
             counts.items_in += len(items)
             yield Chunk(start, items)
+        if error is not None:
+            raise error
     finally:
         await aclose(source)
 

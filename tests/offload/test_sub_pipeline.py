@@ -168,6 +168,22 @@ class TestErrors:
         assert caught.value.__cause__ is not None
         assert recorder.futures == []
 
+    @pytest.mark.parametrize("executor", ["thread", "thread pool"])
+    async def test_threads_pickle_nothing(self, threads: ThreadPoolExecutor, executor: str) -> None:
+        """In worker threads the sub-pipeline is used as it is: a lock in it is fine, and an
+        error arrives as the object raised."""
+        raised: list[BaseException] = []
+
+        def fail(lock: object, x: int) -> int:
+            raised.append(error := ValueError(x))
+            raise error
+
+        where: Any = threads if executor == "thread pool" else "thread"
+        operator = offload(pipe(map_(partial(fail, threading.Lock()))), executor=where)
+        with anyio.fail_after(30), pytest.raises(ValueError) as caught:
+            await stream([1]).pipe(operator).collect()
+        assert caught.value is raised[0]
+
     @pytest.mark.parametrize(
         ("options", "error", "match"),
         [

@@ -11,12 +11,11 @@ the keys the others committed; an item that two workers take before either commi
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from time import monotonic
 from types import TracebackType
-from typing import Any, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 import anyio
 
@@ -27,6 +26,9 @@ Key: TypeAlias = str | int | bytes
 """The types a ledger key may have."""
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS streamkit_done (key PRIMARY KEY) WITHOUT ROWID"
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class LedgerError(StreamkitError, OSError):
@@ -84,6 +86,8 @@ class Ledger:
             not os.access(path, os.W_OK) or not os.stat(path).st_mode & 0o222
         ):
             raise LedgerError(f"ledger file {path!r} is read-only; a ledger must record keys")
+        import sqlite3  # on the first ledger: no cost to a program without one
+
         try:
             db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:

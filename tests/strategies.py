@@ -86,10 +86,41 @@ def per_item_outputs(kind: str, x: int) -> list[Any]:
     return [(x, 0), (x, 1)]
 
 
-def cancel_when(scope: anyio.CancelScope, cancel_at: tuple[str, float], calls: Any) -> None:
+class ObservedCalls:
+    """A user function under test, which counts its calls: started, ended, in flight (to
+    check that none is left running), and calls ``on_start(started)`` as each starts.
+    Subclasses say what a call does in :meth:`behave`."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.ended = 0
+        self.in_flight = 0
+        self.on_start: Callable[[int], None] | None = None
+
+    async def __call__(self, x: int) -> int:
+        self.started += 1
+        self.in_flight += 1
+        if self.on_start is not None:
+            self.on_start(self.started)
+        try:
+            return await self.behave(x)
+        finally:
+            self.in_flight -= 1
+            self.ended += 1
+
+    async def behave(self, x: int) -> int:
+        raise NotImplementedError
+
+    def assert_idle(self) -> None:
+        assert self.in_flight == 0, f"{self.in_flight} call(s) still running"
+        assert self.started == self.ended
+
+
+def cancel_when(
+    scope: anyio.CancelScope, cancel_at: tuple[str, float], calls: ObservedCalls
+) -> None:
     """Arm ``scope`` as ``cancel_at`` says: ``("deadline", s)`` cancels it ``s`` seconds from
-    now, ``("call", k)`` from inside the ``k``-th call of ``calls`` as it starts (through the
-    ``on_start(started)`` attribute of the fault suites' ``Calls``)."""
+    now, ``("call", k)`` from inside the ``k``-th call of ``calls`` as it starts."""
     how, when = cancel_at
     if how == "deadline":
         scope.deadline = anyio.current_time() + when

@@ -39,8 +39,8 @@ from streamkit import (
     timeout,
     zip_latest,
 )
-from streamkit.testing import assert_no_leaked_tasks
-from tests.strategies import streamkit_notes
+from streamkit.testing import TrackedSource, assert_no_leaked_tasks
+from tests.strategies import failing_source, streamkit_notes
 
 pytestmark = pytest.mark.anyio
 
@@ -436,6 +436,49 @@ def test_keyboard_interrupt_is_delivered_once(op: str, backend: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.split() == ["caught", "returned"], done.stderr
+
+
+# -- 11. deep chains of stages that are not fused --------------------------------------------
+
+
+async def passing(source: AsyncIterator[int]) -> AsyncIterator[int]:
+    async for x in source:
+        yield x
+
+
+DEEP = {
+    "user generators": lambda: passing,
+    "map_ with timeout": lambda: map_(lambda x: x, timeout=60),
+    "pipe of both": lambda: pipe(passing, map_(lambda x: x, timeout=60)),
+}
+
+
+@pytest.mark.parametrize("stages", [600, 2_500])
+@pytest.mark.parametrize("kind", DEEP)
+async def test_a_deep_chain_runs_closes_and_fails_as_a_short_one(kind: str, stages: int) -> None:
+    """Each unfused stage stacks a generator: past Python's recursion limit (trio at about
+    500), the chain must still run, stop early, and raise a source's error as itself."""
+    deep = [DEEP[kind]() for _ in range(stages)]
+    with anyio.fail_after(60):
+        assert await stream(range(5)).pipe(*deep).collect() == list(range(5))
+        source = TrackedSource.infinite()
+        assert await stream(source).pipe(*deep, take(3)).collect() == [0, 1, 2]
+        source.assert_closed()
+        boom = OSError("source failed")
+        got: list[int] = []
+        with pytest.raises(OSError) as info:
+            async with stream(failing_source([0, 1], boom)).pipe(*deep).open() as items:
+                async for x in items:
+                    got.append(x)
+        assert info.value is boom
+        assert got == [0, 1]
+
+
+async def test_a_deep_chain_inside_flat_map() -> None:
+    inner = [passing] * 700
+    with anyio.fail_after(60):
+        out = await stream(range(3)).pipe(flat_map(lambda x: stream([x, x]).pipe(*inner))).collect()
+    assert out == [0, 0, 1, 1, 2, 2]
 
 
 # -- 12. a source that swallows GeneratorExit ---------------------------------------------------

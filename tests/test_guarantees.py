@@ -805,25 +805,25 @@ async def test_fn_error(sample: Sample) -> None:
 
 
 @pytest.mark.parametrize("sample", cases("interrupt_in_fn"))
-async def test_interrupt_in_fn(sample: Sample, anyio_backend: str) -> None:
+async def test_interrupt_in_fn(sample: Sample, backend_name: str) -> None:
     assert sample.fn is not None
     interrupt = KeyboardInterrupt()
     built = build(sample, fn=user_fn(sample.fn, interrupt))
-    await check_interrupt(sample, anyio_backend, built, interrupt)
+    await check_interrupt(sample, backend_name, built, interrupt)
 
 
 @pytest.mark.parametrize("sample", cases("interrupt_in_source"))
-async def test_interrupt_in_source(sample: Sample, anyio_backend: str) -> None:
+async def test_interrupt_in_source(sample: Sample, backend_name: str) -> None:
     interrupt = KeyboardInterrupt()
     items = sample.items[: sample.prefix]
     built = build(sample, src=raising(items, interrupt), push_end=interrupt)
-    await check_interrupt(sample, anyio_backend, built, interrupt)
+    await check_interrupt(sample, backend_name, built, interrupt)
 
 
 async def check_interrupt(
-    sample: Sample, anyio_backend: str, built: Built, interrupt: KeyboardInterrupt
+    sample: Sample, backend: str, built: Built, interrupt: KeyboardInterrupt
 ) -> None:
-    if sample.in_task and anyio_backend == "asyncio":
+    if sample.in_task and backend == "asyncio":
         pytest.skip("asyncio re-raises a KeyboardInterrupt of a task from the event loop")
     with pytest.raises(KeyboardInterrupt) as info:
         await consume(built.run)

@@ -22,6 +22,7 @@ from .._hooks import observed
 from .._options import OnError, describe
 from ._closing import Parts, aclose_all, close_while_failing
 from ._fused import Fused, Step
+from ._relay import stacked
 from ._stage import Stage
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ class Build:
         """The output of ``operator`` applied to ``upstream``: a built-in one is built here,
         any other callable is called, and must return an async iterator."""
         if isinstance(operator, Built):
-            return operator._build(aiter(upstream), self)  # pyright: ignore[reportPrivateUsage]
+            built = operator._build(aiter(upstream), self)  # pyright: ignore[reportPrivateUsage]
+            return stacked(upstream, built, self.run)
         output = operator(upstream)
         if not isinstance(output, AsyncIterator):
             raise TypeError(
@@ -116,7 +118,8 @@ class Build:
                 "async iterable and returns an async iterator, like an async generator "
                 "function does"
             )
-        return output  # pyright: ignore[reportUnknownVariableType]
+        checked: AsyncIterator[Any] = output  # pyright: ignore[reportUnknownVariableType]
+        return stacked(upstream, checked, self.run)
 
     def operators(
         self,
@@ -148,7 +151,8 @@ class Build:
                 stages.append(self.stage(fused.label, fused.on_error))
                 end += 1
             source = parts[-1] if iterable is None else iterable
-            parts.append(Fused(source, tuple(steps), tuple(stages), sync=iterable is not None))
+            part = Fused(source, tuple(steps), tuple(stages), sync=iterable is not None)
+            parts.append(stacked(source, part, self.run))
             iterable = None
             start = end
 

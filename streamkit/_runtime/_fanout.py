@@ -37,7 +37,7 @@ import anyio
 
 from .._errors import in_task
 from .._types import Operator, T, U
-from ._background import Background, Wakeup
+from ._background import Background, Outbox, Wakeup
 from ._closing import closing
 from ._stage import Stage
 
@@ -152,9 +152,7 @@ class Fanout(Background[U], Generic[T, U]):
         """Notified when a branch takes an item (or closes): the pump may go on."""
         self._choose = choose
         self._names = names
-        self._merged: deque[U] = deque()
-        self._merged_bound = buffer * len(branches)
-        self._merged_room = Wakeup()
+        self._merged = Outbox[U](buffer * len(branches))
         self.inputs: list[BranchInput[T]] = []
         self._outputs: list[AsyncIterator[U]] = []
         for name, branch in zip(names, branches, strict=True):
@@ -162,23 +160,11 @@ class Fanout(Background[U], Generic[T, U]):
             stage.build.add(BranchStage(f"{stage.name} branch {name}", branch_input))
             self.inputs.append(branch_input)
             self._outputs.append(stage.build.operator(branch, branch_input))
-        super().__init__([source, *self._outputs], stage, run)
+        super().__init__([source, *self._outputs], stage, run, self._merged)
         self._source = source
 
-    async def __anext__(self) -> U:
-        merged = self._merged
-        while not merged:
-            self._start()
-            if self._finished:
-                await self._end()
-            await self._ready.wait()
-        if len(merged) == self._merged_bound:  # full: drains may be waiting
-            self._merged_room.notify()
-        return merged.popleft()
-
     def _fail(self, exc: Exception) -> None:
-        if self._error is None:
-            self._error = exc
+        self._end_with(exc)
         self._scope.cancel()
 
     async def _run_tasks(self) -> None:
@@ -190,8 +176,8 @@ class Fanout(Background[U], Generic[T, U]):
                     drains.start_soon(drain, index, output)
             # Every branch has ended: nobody needs more input.
             tasks.cancel_scope.cancel()
-        if self._error is None:
-            self._error = self.input_error
+        if self.input_error is not None:
+            self._end_with(self.input_error)
 
     async def _pump(self) -> None:
         source = self._source
@@ -235,15 +221,10 @@ class Fanout(Background[U], Generic[T, U]):
 
     async def _drain(self, index: int, output: AsyncIterator[U]) -> None:
         merged = self._merged
-        bound = self._merged_bound
         try:
             async with closing(output, self._close):
                 async for value in output:
-                    while len(merged) >= bound:
-                        await self._merged_room.wait()
-                    was_empty = not merged
-                    merged.append(value)
-                    if was_empty:  # the consumer may be waiting
+                    if await merged.put(value):  # was empty: the consumer may be waiting
                         self._ready.notify()
         except Exception as exc:
             if exc is self.input_error:  # the branch ended with its input

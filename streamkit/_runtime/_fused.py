@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from time import perf_counter
-from types import CoroutineType
+from types import CoroutineType, GeneratorType
 from typing import Any
 
 from anyio.lowlevel import checkpoint
@@ -72,7 +72,7 @@ class Fused:
     """The parts of consecutive :class:`Step` s, run as one: an async iterator over
     ``source`` (an async iterator, or a sync iterable it iterates directly)."""
 
-    __slots__ = ("_generator", "_source", "_stages", "_steps", "_sync")
+    __slots__ = ("__weakref__", "_generator", "_source", "_stages", "_steps", "_sync")
 
     def __init__(
         self,
@@ -127,6 +127,7 @@ class _Helpers:
 
     awaitable = staticmethod(awaitable)
     Coroutine = CoroutineType
+    Generator = GeneratorType
     checkpoint = staticmethod(checkpoint)
     aclose = staticmethod(aclose)
     perf_counter = staticmethod(perf_counter)
@@ -144,10 +145,15 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     head = "async def run(source, " + params + ", stages, h" + (", into):" if sink else "):")
     out: list[str] = [head]
     out.append("    " + ", ".join(f"s{k}" for k in range(count)) + ", = stages")
-    out.append("    " + " = ".join(f"n{k}" for k in range(count)) + " = 0")
+    # Only the first step, take and skip count their items; the others' counts follow from
+    # the step before: what entered it, less what it skipped, dropped or holds in a call.
+    counted = [k for k, kind in enumerate(kinds) if k == 0 or kind in (Kind.TAKE, Kind.SKIP)]
+    out.append("    " + " = ".join(f"n{k}" for k in counted) + " = 0")
     out.append("    emitted = 0")
     out.append("    stop = False")
     out.append("    awaitable, Coroutine, SKIP, RAISE = h.awaitable, h.Coroutine, h.SKIP, h.RAISE")
+    out.append("    Generator = h.Generator")
+    out.append("    " + " = ".join(f"plain{k}" for k in range(count)) + " = None")
     for k, kind in enumerate(kinds):
         out.append(f"    s{k}.items_in = 0")
         if kind in CALLS or kind is Kind.SCAN:
@@ -164,7 +170,10 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
             out.append("        return" + (" 0" if sink else ""))
     if sink == "collect":
         out.append("    append = into.append")
-    flush = "; ".join(f"s{k}.items_in = n{k}" for k in range(count))
+    flush = "; ".join(f"s{k}.items_in = n{k}" for k in counted)
+    for k in range(count):
+        if k not in counted:
+            out.append(f"    s{k}.fed_by = s{k - 1}")
     out.append("    countdown = 1")
     if sync:
         out.append("    iterator = iter(source)")
@@ -182,7 +191,7 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     body = 16
     for timed in (True, False):
         indent = body if timed else 12
-        out.extend(_body(kinds, sync, takes, timed, indent, flush, sink))
+        out.extend(_body(kinds, sync, takes, counted, timed, indent, flush, sink))
         if timed:
             out.append(" " * body + "continue")
     if sync:
@@ -209,6 +218,7 @@ def _body(
     kinds: tuple[Kind, ...],
     sync: bool,
     takes: list[int],
+    counted: list[int],
     timed: bool,
     indent: int,
     flush: str,
@@ -230,11 +240,16 @@ def _body(
             lines.append("    started = h.perf_counter()")
         lines += [
             f"    r = {expression}",
-            "    if hasattr(r, '__await__') and (type(r) is Coroutine or awaitable(r)):",
-            f"        {flush}",
-            f"        s{k}.in_flight = 1",
-            "        r = await r",
-            f"        s{k}.in_flight = 0",
+            # plain{k}: the type of the last plain result, judged once per type (a generator is
+            # judged each time: a generator-based coroutine has the type of a plain one).
+            f"    if type(r) is not plain{k}:",
+            "        if type(r) is Coroutine or (hasattr(r, '__await__') and awaitable(r)):",
+            f"            s{k}.in_flight = 1",
+            f"            {flush}",
+            "            r = await r",
+            f"            s{k}.in_flight = 0",
+            "        elif type(r) is not Generator:",
+            f"            plain{k} = type(r)",
         ]
         if timed:
             lines.append(f"    s{k}.sample(h.perf_counter() - started)")
@@ -243,9 +258,9 @@ def _body(
 
     def recovered(k: int) -> list[str]:
         return [
-            flush,
             f"s{k}.in_flight = 1",
-            f"r = await s{k}.recover(exc, n{k} - 1, x)",
+            flush,
+            f"r = await s{k}.recover(exc, s{k}.counted_in() - 1, x)",
             f"s{k}.in_flight = 0",
             "if r is SKIP:",
             *("    " + line for line in drop(k)),
@@ -255,7 +270,8 @@ def _body(
         ]
 
     for k, kind in enumerate(kinds):
-        out.append(f"{pad}n{k} += 1")
+        if k in counted:
+            out.append(f"{pad}n{k} += 1")
         if kind in CALLS and kind is not Kind.SKIP_WHILE:
             call(k, f"f{k}(x)", recovered(k))
         if kind is Kind.MAP:
@@ -283,7 +299,10 @@ def _body(
             out.append(f"{pad}else:")
             saved = len(out)
             failed = [
-                f"if s{k}.failed(exc, n{k} - 1, x):",
+                f"s{k}.in_flight = 1",
+                flush,
+                f"s{k}.in_flight = 0",
+                f"if s{k}.failed(exc, s{k}.counted_in() - 1, x):",
                 *("    " + line for line in drop(k)),
                 "raise",
             ]
@@ -298,13 +317,16 @@ def _body(
             # The last item: close the source before passing it on, then stop.
             out.append(f"{pad}if n{k} == a{k}:")
             out.append(f"{pad}    stop = True")
-            out.append(f"{pad}    {flush}")
             if sync:
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    close = getattr(iterator, 'close', None)")
                 out.append(f"{pad}    if close is not None:")
                 out.append(f"{pad}        close()")
-            else:
+            else:  # the item waits in this stage while the source closes
+                out.append(f"{pad}    s{k}.in_flight = 1")
+                out.append(f"{pad}    {flush}")
                 out.append(f"{pad}    await h.aclose(source)")
+                out.append(f"{pad}    s{k}.in_flight = 0")
         elif kind is Kind.SKIP:
             out.append(f"{pad}if n{k} <= a{k}:")
             out.append(f"{pad}    s{k}.dropped += 1")

@@ -26,7 +26,6 @@ has not started).
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias
 
 import anyio
-import anyio.to_process
 import anyio.to_thread
 import sniffio
 
@@ -45,6 +43,8 @@ from .._types import T
 from ._background import Wakeup
 
 if TYPE_CHECKING:
+    import asyncio
+
     import trio
 
 ExecutorOption: TypeAlias = Literal["thread", "process"] | Executor
@@ -72,6 +72,8 @@ def offloaded(
         processes = _PerLoop(lambda: anyio.CapacityLimiter(concurrency))
 
         async def in_process(item: Any) -> Any:
+            import anyio.to_process  # only when used: it costs about 8 ms to import
+
             return await anyio.to_process.run_sync(
                 fn, item, cancellable=True, limiter=processes.current()
             )
@@ -108,12 +110,15 @@ async def wait_future(future: Future[T]) -> T:
 def _thread_safe_call_soon() -> Callable[[Callable[[], object]], None]:
     """A function that any thread may call to run a callback soon in the running event loop
     (a no-op once the loop has ended: nobody waits then)."""
-    loop = _event_loop()
-    call_soon: Callable[[Callable[[], object]], object] = (
-        loop.call_soon_threadsafe
-        if isinstance(loop, asyncio.AbstractEventLoop)
-        else loop.run_sync_soon
-    )
+    call_soon: Callable[[Callable[[], object]], object]
+    if sniffio.current_async_library() == "trio":
+        import trio  # the running backend: imported already
+
+        call_soon = trio.lowlevel.current_trio_token().run_sync_soon
+    else:
+        import asyncio  # likewise (streamkit does not import it itself, for trio's users)
+
+        call_soon = asyncio.get_running_loop().call_soon_threadsafe
 
     def call(callback: Callable[[], object]) -> None:
         try:
@@ -212,9 +217,11 @@ class _PerLoop(Generic[T]):
 def _event_loop() -> asyncio.AbstractEventLoop | trio.lowlevel.TrioToken:
     """The running event loop (on trio, its token): what another thread can wake."""
     if sniffio.current_async_library() == "trio":
-        import trio
+        import trio  # the running backend: imported already
 
         return trio.lowlevel.current_trio_token()
+    import asyncio  # likewise (not imported by streamkit itself, for trio users)
+
     return asyncio.get_running_loop()
 
 

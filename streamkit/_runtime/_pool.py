@@ -1,7 +1,7 @@
 """The worker pool: how a concurrent stage runs ``concurrency`` calls at once, in bounded memory.
 
 Workers are tasks of the run's task group (inside one per-stage task group and cancel scope).
-Each worker pulls the next input itself, under a lock, so no task sits between the upstream
+Each worker pulls the next input itself, one at a time, so no task sits between the upstream
 and the workers. A worker that has pulled an input starts the next worker (up to
 ``concurrency``) before calling the job: the first call does not wait for ``concurrency``
 tasks to be scheduled, and a short input starts no more workers than it has inputs, plus one.
@@ -21,17 +21,16 @@ is raised (:meth:`~._background.Background._end`), ordered or not.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from time import perf_counter
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING, Generic, cast
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
-from .._errors import escaped, in_task
+from .._errors import in_task
 from .._types import T, U
-from ._background import Background, Baton, Wakeup
+from ._background import Background, Baton, Failed, Wakeup
 from ._closing import closing
 from ._reorder import ReorderBuffer
 
@@ -49,13 +48,6 @@ Job = Callable[[T, int], Awaitable[Iterable[U] | AsyncIterable[U]]]
 for flat_map)."""
 
 
-@dataclass(slots=True)
-class _Failed:
-    """A call's final exception, stored in the buffer in its turn as a result would be."""
-
-    error: BaseException
-
-
 class WorkerPool(Background[U], Generic[T, U]):
     """The output of a concurrent stage; iterating it starts the workers."""
 
@@ -71,9 +63,10 @@ class WorkerPool(Background[U], Generic[T, U]):
         window: int,
         limiter: anyio.CapacityLimiter | None = None,
     ) -> None:
-        super().__init__([source], stage, run)
+        self.buffer = ReorderBuffer[U | Failed](ordered=ordered, window=window)
+        """The results: a call's final exception is stored in its turn, as a :class:`Failed`."""
+        super().__init__([source], stage, run, self.buffer)
         self._source = source
-        self.buffer = ReorderBuffer[U | _Failed](ordered=ordered, window=window)
         self._workers = concurrency
         self.limiter = limiter
         """With a limiter, ``concurrency`` workers are started and each call holds a token."""
@@ -102,25 +95,17 @@ class WorkerPool(Background[U], Generic[T, U]):
             return self._workers
         return int(min(self.limiter.total_tokens, self._workers))
 
-    async def __anext__(self) -> U:
-        buffer = self.buffer
-        if not buffer.ready:
+    async def __anext__(self) -> U:  # Background's, with the room made and the count kept
+        output = self._output
+        if not output.ready:
             await self._until_ready()
-        result = buffer.pop()
+        result = output.pop()
         self._room.notify()
-        if isinstance(result, _Failed):
+        if type(result) is Failed:
             self._raised = self._raised or result.error
-            raise escaped(result.error)
+            self._raise(result.error)
         self.emitted += 1
-        return result
-
-    async def _until_ready(self) -> None:
-        """Start the workers on the first call; wait until a result is ready, or end."""
-        self._start()
-        while not self.buffer.ready:
-            if self._finished:
-                await self._end()
-            await self._ready.wait()
+        return cast(U, result)
 
     async def aclose(self) -> None:
         """Stop the workers (cancelling calls in flight) and close the upstream."""
@@ -171,7 +156,7 @@ class WorkerPool(Background[U], Generic[T, U]):
             except Exception as exc:  # raised after the results before it (see above)
                 if self._scope.cancel_called:  # the stage is closing: nobody would see it
                     raise
-                self._error = exc
+                self._end_with(exc)
                 self._no_more_input = True
                 return
             finally:
@@ -238,7 +223,7 @@ class WorkerPool(Background[U], Generic[T, U]):
             self._room.notify()
             self._pulled.release_all()
             self._failures.append((index, exc))
-            if buffer.put(index, _Failed(exc)):
+            if buffer.put(index, Failed(exc)):
                 ready.notify()
 
     async def _until_room(self, index: int) -> None:

@@ -74,6 +74,7 @@ class Stage:
         "build",
         "dropped",
         "failures",
+        "fed_by",
         "hooks",
         "in_flight",
         "items_in",
@@ -107,6 +108,9 @@ class Stage:
         self.threads: ThreadCounters | None = None
         """The worker threads of ``executor="thread"``, in this run's event loop."""
         self.items_in: int | None = None
+        self.fed_by: Stage | None = None
+        """For a fused stage after the first: the stage before it, whose output is this one's
+        input, so the fused loop need not count it (see :meth:`counted_in`)."""
         self.in_flight: int = 0
         self.dropped: int = 0
         self.sampled_time: float | None = None
@@ -164,13 +168,28 @@ class Stage:
         self.sampled_time = (self.sampled_time or 0.0) + seconds
         self.sampled_calls += 1
 
+    def counted_in(self) -> int | None:
+        """The items that entered this stage: :attr:`items_in`, or for a fused stage fed by
+        another, what that one passed on (its input less what it skipped, dropped or holds)."""
+        chain: list[Stage] = []
+        stage = self
+        while stage.fed_by is not None:
+            chain.append(stage.fed_by)
+            stage = stage.fed_by
+        count = stage.items_in
+        for before in reversed(chain):
+            if count is None:
+                return None
+            count -= before.skipped + before.dropped + before.in_flight
+        return count
+
     def statistics(self, elapsed: float) -> StageStatistics:
         """A snapshot of this stage's counters, ``elapsed`` seconds into the run."""
         from .._observe import StageStatistics
 
         pool = self.pool
         if pool is None:
-            items_in = self.items_in
+            items_in = self.counted_in()
             items_out = None
             if items_in is not None:
                 items_out = items_in - self.skipped - self.dropped - self.in_flight

@@ -16,7 +16,6 @@ takes the place of its end: the last inner stream is read to its end, then it is
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Generic
 
@@ -24,7 +23,7 @@ import anyio
 
 from .._errors import in_task
 from .._types import T, U
-from ._background import Background, Wakeup
+from ._background import Background, Outbox
 from ._closing import close_in_grace, closing
 
 if TYPE_CHECKING:
@@ -47,26 +46,13 @@ class Switch(Background[U], Generic[T, U]):
         *,
         size: int,
     ) -> None:
-        super().__init__([source], stage, run)
-        self._queue: deque[U] = deque()
-        self._size = size
+        self._queue = Outbox[U](size)
+        super().__init__([source], stage, run, self._queue)
         self._source = source
         self._open_inner = open_inner
         self._follower = in_task(self._follow)
-        self._room = Wakeup()
         self._inner_scope: anyio.CancelScope | None = None
         self._inner_ended = anyio.Event()
-
-    async def __anext__(self) -> U:
-        queue = self._queue
-        while not queue:
-            self._start()
-            if self._finished:
-                await self._end()
-            await self._ready.wait()
-        result = queue.popleft()
-        self._room.notify()
-        return result
 
     async def _run_tasks(self) -> None:
         async with closing(self._source, self._close), anyio.create_task_group() as inner_tasks:
@@ -81,7 +67,7 @@ class Switch(Background[U], Generic[T, U]):
             except Exception as exc:  # the upstream's: raised once the last inner has ended
                 if self._scope.cancel_called:  # the stage is closing: nobody would see it
                     raise
-                self._error = exc
+                self._end_with(exc)
 
     async def _stop_inner(self) -> None:
         if self._inner_scope is not None:
@@ -97,10 +83,8 @@ class Switch(Background[U], Generic[T, U]):
                     inner = await self._open_inner(item)
                     try:
                         async for value in inner:
-                            while len(self._queue) >= self._size:
-                                await self._room.wait()
-                            self._queue.append(value)
-                            self._ready.notify()
+                            if await self._queue.put(value):
+                                self._ready.notify()
                     finally:
                         if scope.cancel_called and not self._scope.cancel_called:
                             await close_in_grace(inner)  # switched out: an ordinary close
@@ -108,9 +92,7 @@ class Switch(Background[U], Generic[T, U]):
                             await self._close(inner)
                 except Exception as exc:
                     self._stage.failed(exc, index, item)
-                    if self._error is None:
-                        self._error = exc
-                    self._ready.notify()
+                    self._end_with(exc)
                     self._scope.cancel()
         finally:
             ended.set()

@@ -2,7 +2,7 @@
 
 Each class checks its operator against a plain-list model on random inputs, then read-ahead
 bounds, early exit, errors and options. The exact timing of ``batch(timeout=)`` is tested in
-virtual time in ``tests/trio/test_virtual_time.py``; here it gets a real-time check with
+virtual time in ``tests/trio/test_time_operators.py``; here it gets a real-time check with
 generous tolerance.
 """
 

@@ -368,17 +368,20 @@ class TestFlatMap:
         )
 
     @pytest.mark.parametrize("ordered", [True, False])
-    async def test_buffered_outputs_bounded(self, ordered: bool) -> None:
+    @pytest.mark.parametrize("result", [iter, list], ids=["iterator", "list"])
+    async def test_buffered_outputs_bounded(
+        self, ordered: bool, result: Callable[[range], Any]
+    ) -> None:
         """Inputs with many outputs and a slow consumer: at most window (+1 for the input next
-        in line) results wait in the stage."""
+        in line) results wait in the stage, and at most window inputs are held; also for a
+        list, which the pool puts directly."""
         window = 4
         peak_buffered = peak_held = 0
+        results = flat_map(
+            lambda x: result(range(50)), concurrency=2, ordered=ordered, window=window
+        )
         with anyio.fail_after(10):
-            async with (
-                stream(range(6))
-                .pipe(flat_map(lambda x: range(50), concurrency=2, ordered=ordered, window=window))
-                .open() as items
-            ):
+            async with stream(range(6)).pipe(results).open() as items:
                 n = 0
                 async for _ in items:
                     n += 1

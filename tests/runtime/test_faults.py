@@ -22,6 +22,7 @@ from streamkit.testing import TrackedSource
 from tests.strategies import (
     ASYNC_SETTINGS,
     PER_ITEM_OPS,
+    ObservedCalls,
     assert_part_of,
     cancel_when,
     pause,
@@ -48,9 +49,8 @@ class Fault(Exception):
         self.item = item
 
 
-class Calls:
-    """The user function under test: random latency, failure on chosen items, and counters
-    that show whether any call is still running."""
+class FaultyCalls(ObservedCalls):
+    """The user function under test: random latency, failure on chosen items."""
 
     def __init__(
         self,
@@ -59,20 +59,13 @@ class Calls:
         *,
         async_cleanup: bool = False,
     ) -> None:
+        super().__init__()
         self.latencies = latencies
         self.failing = failing
         self.async_cleanup = async_cleanup
-        self.started = 0
-        self.ended = 0
-        self.in_flight = 0
         self.raised: dict[int, Fault] = {}
-        self.on_start: Any = None
 
-    async def __call__(self, x: int) -> int:
-        self.started += 1
-        self.in_flight += 1
-        if self.on_start is not None:
-            self.on_start(self.started)
+    async def behave(self, x: int) -> int:
         try:
             await pause(self.latencies, x)
             if x in self.failing:
@@ -83,15 +76,9 @@ class Calls:
             if self.async_cleanup:
                 with anyio.CancelScope(shield=True):
                     await checkpoint()
-            self.in_flight -= 1
-            self.ended += 1
-
-    def assert_idle(self) -> None:
-        assert self.in_flight == 0, f"{self.in_flight} call(s) still running"
-        assert self.started == self.ended
 
 
-async def assert_nothing_runs_on(source: TrackedSource[int], calls: Calls) -> None:
+async def assert_nothing_runs_on(source: TrackedSource[int], calls: FaultyCalls) -> None:
     """Nothing of the pipeline survives it: no further pull, no further call."""
     pulled, started = source.pulled, calls.started
     await anyio.sleep(0.003)
@@ -117,7 +104,7 @@ class TestRandomFailures:
         latencies: list[float | None],
     ) -> None:
         failing = frozenset(x for x in failures if x < n)
-        calls = Calls(latencies, failing)
+        calls = FaultyCalls(latencies, failing)
         source = TrackedSource(range(n))
         with anyio.fail_after(10):
             async with (
@@ -160,7 +147,7 @@ class TestRandomFailures:
         latencies: list[float | None],
     ) -> None:
         failing = frozenset(x % n for x in failures)
-        calls = Calls(latencies, failing)
+        calls = FaultyCalls(latencies, failing)
         source = TrackedSource(range(n))
         received: list[Any] = []
         with anyio.fail_after(10), pytest.raises(Fault) as info:
@@ -193,8 +180,8 @@ class TestRandomFailures:
 
     @pytest.mark.parametrize("concurrency", [1, 4])
     async def test_skip_in_several_stages(self, concurrency: int) -> None:
-        first = Calls([0.0], frozenset({1, 4}))
-        second = Calls([None, 0.0], frozenset({2, 7}))
+        first = FaultyCalls([0.0], frozenset({1, 4}))
+        second = FaultyCalls([None, 0.0], frozenset({2, 7}))
         with anyio.fail_after(10):
             async with (
                 stream(range(10))
@@ -248,7 +235,7 @@ class TestCancellation:
         cancel_at: tuple[str, float],
         async_cleanup: bool,
     ) -> None:
-        calls = Calls(latencies, async_cleanup=async_cleanup)
+        calls = FaultyCalls(latencies, async_cleanup=async_cleanup)
         source = TrackedSource.infinite() if infinite else TrackedSource(range(25))
         pipeline: Stream[Any] = stream(source).pipe(
             per_item_op(kind, calls, **options), *DOWNSTREAM[downstream]()
@@ -467,7 +454,7 @@ class TestRegressions:
         must not surface as ``RuntimeError: aclose(): asynchronous generator is already
         running``.) Repeated because on trio it depends on scheduling order."""
         for _ in range(20):
-            calls = Calls([None])
+            calls = FaultyCalls([None])
             source = TrackedSource(range(10))
             with anyio.fail_after(10):
                 with anyio.CancelScope() as scope:

@@ -10,7 +10,7 @@ import anyio
 import pytest
 from anyio.lowlevel import checkpoint
 
-from streamkit import flat_map, map_, stream
+from streamkit import map_, stream
 from streamkit._operator import StreamOperator
 from streamkit._runtime._background import Wakeup
 from streamkit._runtime._pool import PUT_CHECKPOINT_EVERY, start_pool
@@ -96,33 +96,6 @@ class TestSynchronousResults:
         assert outer.cancelled_caught
         assert numbers.produced < N
         assert got == list(range(len(got)))
-
-    @pytest.mark.parametrize("ordered", [True, False])
-    async def test_window_bounds_a_list_result(self, ordered: bool) -> None:
-        """As with an async inner stream: at most window results (+1 for the input next in
-        line) wait in the stage, and at most window inputs are held."""
-        window = 4
-        peak_buffered = peak_held = 0
-        with anyio.fail_after(10):
-            async with (
-                stream(range(6))
-                .pipe(
-                    flat_map(
-                        lambda x: list(range(50)), concurrency=2, ordered=ordered, window=window
-                    )
-                )
-                .open() as items
-            ):
-                n = 0
-                async for _ in items:
-                    n += 1
-                    await checkpoint()
-                    stats = items.statistics().stages[0]
-                    peak_buffered = max(peak_buffered, stats.buffered)
-                    peak_held = max(peak_held, stats.held)
-        assert n == 300
-        assert 0 < peak_buffered <= window + 1
-        assert peak_held <= window
 
 
 class TestWakeup:

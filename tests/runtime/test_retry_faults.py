@@ -21,6 +21,7 @@ from streamkit.testing import TrackedSource
 from tests.strategies import (
     ASYNC_SETTINGS,
     PER_ITEM_OPS,
+    ObservedCalls,
     assert_part_of,
     cancel_when,
     pause,
@@ -62,33 +63,26 @@ def scenarios(draw: st.DrawFn, *, timeouts: bool = False) -> dict[str, Any]:
     }
 
 
-class Calls:
-    """The user function: fails or hangs as each item's fate says; counts calls and whether
-    any is still running."""
+class FatedCalls(ObservedCalls):
+    """The user function: fails or hangs as each item's fate says; counts the calls of each
+    item."""
 
     def __init__(self, scenario: dict[str, Any]) -> None:
+        super().__init__()
         self.s = scenario
         self.calls: Counter[int] = Counter()
-        self.in_flight = 0
-        self.on_start: Any = None
 
-    async def __call__(self, x: int) -> int:
+    async def behave(self, x: int) -> int:
         self.calls[x] += 1
-        self.in_flight += 1
-        if self.on_start is not None:
-            self.on_start(self.calls.total())
-        try:
-            await pause(self.s["latencies"], x)
-            fate = self.s["fates"][x]
-            if fate == "hang":
-                await anyio.sleep_forever()
-            if fate == "broken" or (fate == "flaky" and self.calls[x] <= self.s["flaky"][x]):
-                raise ConnectionError(x)
-            if fate == "bad":
-                raise ValueError(x)
-            return x
-        finally:
-            self.in_flight -= 1
+        await pause(self.s["latencies"], x)
+        fate = self.s["fates"][x]
+        if fate == "hang":
+            await anyio.sleep_forever()
+        if fate == "broken" or (fate == "flaky" and self.calls[x] <= self.s["flaky"][x]):
+            raise ConnectionError(x)
+        if fate == "bad":
+            raise ValueError(x)
+        return x
 
     def expected_calls(self, x: int) -> int:
         attempts = self.s["attempts"]
@@ -104,7 +98,7 @@ class Calls:
         return fate == "ok" or (fate == "flaky" and self.s["flaky"][x] < self.s["attempts"])
 
 
-def make_op(kind: str, calls: Calls, scenario: dict[str, Any], options: dict[str, Any]) -> Any:
+def make_op(kind: str, calls: FatedCalls, scenario: dict[str, Any], options: dict[str, Any]) -> Any:
     import random
 
     policy = Retry(
@@ -134,7 +128,7 @@ async def check_accounting(
 ) -> None:
     """Run one scenario with ``on_error="skip"`` or a :class:`Failures` sink and check it."""
     n = scenario["n"]
-    calls = Calls(scenario)
+    calls = FatedCalls(scenario)
     failures = Failures()
     source = TrackedSource(range(n))
     op = make_op(kind, calls, scenario, {**options, "on_error": failures if record else "skip"})
@@ -189,7 +183,7 @@ async def test_cancellation_at_random_points(
     the cancellation is absorbed by its own scope, nothing runs afterwards, and the output is
     a duplicate-free part of the full run's output (a prefix when ordered)."""
     n = scenario["n"]
-    calls = Calls(scenario)
+    calls = FatedCalls(scenario)
     source = TrackedSource(range(n))
     op = make_op(kind, calls, scenario, {**options, "on_error": "skip"})
     received: list[Any] = []

@@ -48,6 +48,11 @@ def write_batch(out: Path, rows: list[tuple[int, int, int]]) -> int:
     return shard
 
 
+def shard_key(shard: int) -> str:
+    """How the ledger records a shard."""
+    return str(shard)
+
+
 async def run_job(workdir: Path, executor: ProcessPoolExecutor) -> None:
     out = workdir / "out"
     out.mkdir(exist_ok=True)
@@ -61,9 +66,9 @@ async def run_job(workdir: Path, executor: ProcessPoolExecutor) -> None:
     )
     async with Ledger(workdir / "shards.sqlite") as ledger:
         job = stream(range(6)).pipe(
-            ledger.skip_done(key=str),
+            ledger.skip_done(key=shard_key),
             offload(per_shard, executor=executor, chunksize=1, concurrency=2),
-            ledger.mark_done(key=str),
+            ledger.mark_done(key=shard_key),
         )
         async with job.open() as shards:
             done = [shard async for shard in shards]

@@ -76,13 +76,17 @@ class Baton:
 
     Waking every waiter for a turn only one can take costs each turn as many task switches as
     there are waiters: with 1,024 workers, a worker pool's cost per item grew with its size.
+    And while a waiter it woke has not run yet, a pass on wakes nobody else: a worker that
+    takes turn after turn without suspending (a call that never waits) would otherwise wake
+    a waiter per turn, each to find the turn taken and wait again.
     """
 
-    __slots__ = ("_make", "_waiting")
+    __slots__ = ("_make", "_waiting", "_woken")
 
     def __init__(self) -> None:
         self._waiting: deque[anyio.Event] = deque()
         self._make: Callable[[], anyio.Event] = anyio.Event
+        self._woken = False
 
     async def wait(self) -> None:
         event = self._make()
@@ -92,13 +96,16 @@ class Baton:
             await event.wait()
         except BaseException:
             if event.is_set():  # woken and cancelled at once: the turn goes to the next
+                self._woken = False
                 self.pass_on()
             else:
                 self._waiting.remove(event)
             raise
+        self._woken = False
 
     def pass_on(self) -> None:
-        if self._waiting:
+        if self._waiting and not self._woken:
+            self._woken = True
             self._waiting.popleft().set()
 
     def release_all(self) -> None:

@@ -23,6 +23,7 @@ import enum
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from time import perf_counter
 from types import CoroutineType, GeneratorType
 from typing import Any
@@ -131,6 +132,7 @@ class _Helpers:
     checkpoint = staticmethod(checkpoint)
     aclose = staticmethod(aclose)
     perf_counter = staticmethod(perf_counter)
+    islice = islice
     SKIP = SKIP
     RAISE = RAISE
     MISSING = MISSING
@@ -174,29 +176,37 @@ def _lines(kinds: tuple[Kind, ...], sync: bool, sink: str | None) -> list[str]:
     for k in range(count):
         if k not in counted:
             out.append(f"    s{k}.fed_by = s{k - 1}")
-    out.append("    countdown = 1")
     if sync:
+        # In chunks of ``every`` items: a checkpoint and one timed call before each, and no
+        # per-item countdown. A chunk that comes short means the source has ended.
         out.append("    iterator = iter(source)")
-    out.append("    try:")
-    if sync:
-        out.append("        for x in iterator:")
-    else:
-        out.append("        async for x in source:")
-    out.append("            countdown -= 1")
-    out.append("            if not countdown:")
-    out.append("                countdown = h.every")
-    if sync:
-        out.append(f"                {flush}")
-        out.append("                await h.checkpoint()")
-    body = 16
-    for timed in (True, False):
-        indent = body if timed else 12
-        out.extend(_body(kinds, sync, takes, counted, timed, indent, flush, sink))
-        if timed:
-            out.append(" " * body + "continue")
-    if sync:
+        out.append("    islice, every = h.islice, h.every")
+        out.append("    try:")
+        out.append("        while True:")
+        out.append(f"            {flush}")
+        out.append("            await h.checkpoint()")
+        out.append("            begun = n0")
+        out.append("            chunk = islice(iterator, every)")
+        out.append("            for x in chunk:")
+        out.extend(_body(kinds, sync, takes, counted, True, 16, flush, sink))
+        out.append("                break")
+        out.append("            if not stop:")
+        out.append("                for x in chunk:")
+        out.extend(_body(kinds, sync, takes, counted, False, 20, flush, sink))
+        out.append("            if stop or n0 - begun < every:")
+        out.append("                break")
         out.append(f"        {flush}")
         out.append("        await h.checkpoint()")
+    else:
+        out.append("    countdown = 1")
+        out.append("    try:")
+        out.append("        async for x in source:")
+        out.append("            countdown -= 1")
+        out.append("            if not countdown:")
+        out.append("                countdown = h.every")
+        out.extend(_body(kinds, sync, takes, counted, True, 16, flush, sink))
+        out.append("                continue")
+        out.extend(_body(kinds, sync, takes, counted, False, 12, flush, sink))
     out.append("    finally:")
     out.append(f"        {flush}")
     for k in range(count):
@@ -283,6 +293,7 @@ def _body(
         elif kind is Kind.TAKE_WHILE:
             out.append(f"{pad}if not r:")
             out.append(f"{pad}    s{k}.dropped += 1")
+            out.append(f"{pad}    stop = True")
             out.append(f"{pad}    break")
         elif kind is Kind.SKIP_WHILE:
             out.append(f"{pad}if skipping{k}:")

@@ -74,3 +74,10 @@ def bench(session: nox.Session) -> None:
     """The benchmark suite against its baselines and peers; writes benchmarks/results.md."""
     session.install("-e", ".", "aiostream", "asyncstdlib")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session(name="bench-offload")
+def bench_offload(session: nox.Session) -> None:
+    """Scale-out: chunked offload and offload() on dask and Ray; writes benchmarks/scale.md."""
+    session.install("-e", ".[dask,ray]")
+    session.run("python", "benchmarks/scale.py", *session.posargs)

@@ -47,6 +47,9 @@ nitpick_ignore_regex = [
     # executor= (ExecutorOption): autodoc evaluates it and names Executor by its defining
     # module, which intersphinx does not know; the docstrings link concurrent.futures.Executor.
     ("py:class", r"concurrent\.futures\._base\.Executor"),
+    # RayExecutor.submit returns Future[R]: the same two cases.
+    ("py:class", r"concurrent\.futures\._base\.Future"),
+    ("py:class", r"streamkit\.ray\._executor\.R"),
 ]
 
 # -- autodoc / napoleon ----------------------------------------------------------------------

@@ -53,6 +53,7 @@ from ._ops._expand import expand as expand
 from ._ops._fanout import broadcast as broadcast
 from ._ops._fanout import partition as partition
 from ._ops._fanout import route as route
+from ._ops._scale import offload as offload
 from ._ops._select import filter_ as filter_
 from ._ops._select import skip as skip
 from ._ops._select import skip_while as skip_while
@@ -142,6 +143,7 @@ __all__ = (
     "last",
     "map_",
     "merge",
+    "offload",
     "open_pipeline",
     "pairwise",
     "partition",

@@ -26,7 +26,7 @@ class StreamOperator(Operator[T, U], Built):
     error notes and counts skipped failures in ``statistics()``.
     """
 
-    __slots__ = ("_apply", "details", "label", "on_error", "step")
+    __slots__ = ("_apply", "details", "label", "on_error", "recipe", "step")
 
     def __init__(
         self,
@@ -50,6 +50,9 @@ class StreamOperator(Operator[T, U], Built):
         self.label: str = "operator"
         self.details: tuple[str, ...] = details
         """Facts shown under the label in :meth:`Stream.to_mermaid`."""
+        self.recipe: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = None
+        """The factory call that made this operator (set by :func:`labelled`): what it pickles
+        as, so that :func:`offload` can send it to another process to be made again there."""
 
     def __call__(self, source: AsyncIterable[T], /) -> AsyncIterator[U]:
         """Called directly (by a user's own operator, say): built in the current run, if
@@ -62,6 +65,14 @@ class StreamOperator(Operator[T, U], Built):
 
     def __repr__(self) -> str:
         return self.label
+
+    def __reduce__(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        if self.recipe is None:
+            raise TypeError(
+                f"{self.label} cannot be pickled: only operators made by streamkit's operator "
+                "functions (map_(...), take(...)) are sent to other processes"
+            )
+        return (_remake, self.recipe)
 
     def diagram_node(self) -> Node:
         """How this operator is drawn by :meth:`Stream.to_mermaid`."""
@@ -123,9 +134,15 @@ def labelled(factory: F) -> F:
             else:
                 shown.append(f"{name}={show(value)}")
         operator.label = f"{factory.__name__}({', '.join(shown)})"
+        operator.recipe = (make, args, kwargs)
         return operator
 
     return register_factory(cast(F, make))
+
+
+def _remake(factory: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """An operator made again from its recipe (see :attr:`StreamOperator.recipe`)."""
+    return factory(*args, **kwargs)
 
 
 _BY_POSITION = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

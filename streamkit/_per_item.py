@@ -26,7 +26,9 @@ from ._options import (
     check_timeout,
     check_window,
 )
+from ._per_chunk import per_chunk
 from ._retry import Call, Retry, check_retry, guard, in_order
+from ._runtime._chunks import Chunksize, check_chunksize
 from ._runtime._fused import Fused, Kind, Step
 from ._runtime._keyed import start_keyed_pool
 from ._runtime._offload import ExecutorOption, InThread, offloaded
@@ -53,6 +55,7 @@ class PerItemOptions(TypedDict, total=False):
     retry: Retry | None
     rate_limit: tuple[int, float] | None
     executor: ExecutorOption | None
+    chunksize: Chunksize
 
 
 DEFAULTS: Final[PerItemOptions] = {
@@ -66,12 +69,14 @@ DEFAULTS: Final[PerItemOptions] = {
     "retry": None,
     "rate_limit": None,
     "executor": None,
+    "chunksize": 1,
 }
 
 Factory = TypeVar("Factory", bound=Callable[..., Any])
 Sequential = Callable[[AsyncIterator[T], Callable[[T], Any], Stage], AsyncIterator[U]]
 """The sequential loop of a per-item operator, given its (guarded) function and stage; or the
 :class:`Kind` of its step, run fused."""
+Apply = Callable[[AsyncIterator[T], Stage], AsyncIterator[U]]
 MakeJob = Callable[[Call, Stage], Job[T, U]]
 """The worker pool's job of a per-item operator, given its (guarded) function and stage."""
 
@@ -148,11 +153,38 @@ def per_item(
     else:
         check_int("concurrency", concurrency, minimum=1)
         size = check_window(window, concurrency)
-    if executor is not None:
-        fn = offloaded(fn, executor, concurrency=concurrency)
     key, per_key = given["key"], given["per_key"]
     by_key = _check_keys(ordered, key, per_key)
     keep_order = ordered is True
+    chunksize = check_chunksize(given["chunksize"])
+    chunked: Apply[T, U] | None = None
+    if chunksize != 1:
+        if key is not None:
+            raise ValueError(
+                "key= limits calls per key one item at a time; it cannot be combined with "
+                f"chunksize={chunksize!r}, which sends items in chunks"
+            )
+        if executor is None:
+            raise ValueError(
+                f"chunksize={chunksize!r} sends items to an executor in chunks: give executor= "
+                "too (a dask client.get_executor(), 'process', ...)"
+            )
+        if window is None:  # chunks held: each is up to chunksize items
+            size = 2 * concurrency
+        chunked = per_chunk(
+            fn,
+            make_job,
+            executor,
+            chunksize=chunksize,
+            concurrency=concurrency,
+            ordered=keep_order,
+            window=size,
+            limiter=limiter,
+            timeout=check_timeout(given["timeout"]),
+            retry=check_retry(given["retry"]),
+        )
+    elif executor is not None:
+        fn = offloaded(fn, executor, concurrency=concurrency)
     policy = check_on_error(given["on_error"])
     seconds = check_timeout(given["timeout"])
     retries = check_retry(given["retry"])
@@ -161,7 +193,7 @@ def per_item(
     guarded = seconds is not None or retries is not None
     workers = concurrency
 
-    def apply(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+    def per_call(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
         if isinstance(fn, InThread):
             stage.threads = fn.slots.current()
         call = guard(fn, stage, timeout=seconds, retry=retries)
@@ -193,6 +225,7 @@ def per_item(
             limiter=limiter,
         )
 
+    apply: Apply[T, U] = per_call if chunked is None else chunked
     limit = "limiter" if limiter is not None else f"concurrency {concurrency}"
     details = (
         ()
@@ -202,10 +235,13 @@ def per_item(
     )
     if key is not None and per_key is not None:
         details += (f"{per_key} per key",)
+    if chunked is not None:
+        details += (f"chunksize {chunksize}",)
     if seconds is not None:
         details += (f"timeout {seconds} s",)
     if retries is not None:
         details += (f"up to {retries.attempts} attempts",)
+    chosen: Apply[T, U]
     if rate is not None:
         count, per = rate
         details += (f"rate {count} per {per} s",)
@@ -223,8 +259,10 @@ def per_item(
     if intake is not None:  # outermost: what it feeds back is paced too
         feed, stage_apply = intake, chosen
 
-        def chosen(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
+        def fed(source: AsyncIterator[T], stage: Stage) -> AsyncIterator[U]:
             return stage_apply(feed(source, stage), stage)
+
+        chosen = fed
 
     return StreamOperator(chosen, on_error=policy, details=details)
 

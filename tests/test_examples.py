@@ -94,6 +94,13 @@ EXPECTED = {
         "primes below each limit: [2262, 2360, 2464, 2564, 2668, 2762, 2860, 2961]",
         "endless computation cancelled: True",
     ],
+    "sharded.py": [
+        "shards done: [0, 1, 2, 3, 4, 5]",
+        "  offload: 6 in, 6 out",
+        "  map_ on the workers: 600 in, 600 out",
+        "files written: 18",
+        "second run (the ledger has every shard):\nshards done: []",
+    ],
     "files.py": [
         "map_(analyse, concurrency=2, executor='process') | batch(5) | map_(write_summary)",
         "lines written per batch: [5, 5, 2]",

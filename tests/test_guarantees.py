@@ -201,6 +201,20 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
             unordered=True,
             in_task=True,
         ),
+        S(
+            "map_(fn, executor='thread', chunksize=3)",
+            double,
+            expected=[2, 4, 6, 8],
+            sync_fn=True,
+            in_task=True,
+        ),
+        S(
+            "map_(fn, concurrency=2, executor='thread', chunksize='auto')",
+            double,
+            expected=[2, 4, 6, 8],
+            sync_fn=True,
+            in_task=True,
+        ),
     ),
     "filter_": (
         S("filter_(fn)", odd, expected=[1, 3]),
@@ -429,6 +443,23 @@ REGISTRY: dict[str, tuple[Sample, ...]] = {
     "throttle_first": (S("throttle_first(0.001)"),),
     "timeout": (S("timeout(30)", expected=[1, 2, 3, 4], in_task=True),),
     # -- other operators ------------------------------------------------------------------------
+    "offload": (
+        # The sub-pipeline runs in a worker thread's own event loop: fn cannot wait on this one.
+        S(
+            "offload(pipe(map_(fn)), executor='thread')",
+            double,
+            expected=[2, 4, 6, 8],
+            sync_fn=True,
+            in_task=True,
+        ),
+        S(
+            "offload(pipe(map_(fn), filter_(bool)), executor='thread', chunksize=3, concurrency=2)",
+            double,
+            expected=[2, 4, 6, 8],
+            sync_fn=True,
+            in_task=True,
+        ),
+    ),
     "pipe": (S("pipe(map_(fn), take(3))", double, expected=[2, 4, 6], note="map_(fn)"),),
     "progress": (S("progress()", expected=[1, 2, 3, 4]), S("progress('items', total=4)")),
     # -- sources --------------------------------------------------------------------------------

@@ -75,6 +75,12 @@ else:
                 (anyio's worker threads), ``"process"`` (anyio's worker processes; ``fn``, items
                 and results must pickle) or any :class:`concurrent.futures.Executor`, such as a
                 dask ``client.get_executor()``. See :doc:`offload`.
+            chunksize: with ``executor``, send up to this many items per task (``1``, the
+                default: one task per item), or ``"auto"`` (sized from the measured per-task
+                overhead); the function still runs per item in the worker, and order,
+                ``on_error``, ``retry``, ``timeout`` (timed in the worker) and the statistics
+                stay per item. ``concurrency`` and ``window`` then count chunks. See
+                :doc:`scaling`.
 
         Raises:
             TypeError: ``executor`` is given with an async ``fn``.

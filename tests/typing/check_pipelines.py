@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import assert_type
 
 from streamkit import (
@@ -38,6 +38,7 @@ from streamkit import (
     last,
     map_,
     merge,
+    offload,
     open_pipeline,
     pairwise,
     partition,
@@ -57,6 +58,7 @@ from streamkit import (
     zip_,
     zip_latest,
 )
+from streamkit.ray import RayExecutor
 
 
 async def fetch(url: str) -> bytes:
@@ -257,6 +259,27 @@ async def check_offload(pool: ThreadPoolExecutor) -> None:
     assert_type(words.pipe(filter_(str.isupper, executor="thread")), Stream[str])
     assert_type(words.pipe(flat_map(list, executor=pool)), Stream[str])
     map_(len, executor="threads")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+
+
+async def check_scale_out(pool: ThreadPoolExecutor) -> None:
+    """chunksize= on the per-item operators, offload(), and streamkit.ray.RayExecutor."""
+    words = stream(["a", "bb"])
+    assert_type(words.pipe(map_(len, executor=pool, chunksize=256)), Stream[int])
+    assert_type(words.pipe(filter_(str.isupper, executor="process", chunksize="auto")), Stream[str])
+    assert_type(words.pipe(flat_map(list, executor=pool, chunksize=8)), Stream[str])
+    map_(len, executor=pool, chunksize=2.5)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    sizes = offload(pipe(map_(fetch, concurrency=8), map_(size)), executor=pool, chunksize=64)
+    assert_type(sizes, StreamOperator[str, int])
+    assert_type(stream(["u"]).pipe(sizes), Stream[int])
+    assert_type(
+        words.pipe(offload(pipe(map_(fetch)), executor="process", backend="trio", ordered=False)),
+        Stream[bytes],
+    )
+    offload(pipe(map_(fetch)), executor=pool, backend="curio")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    offload(pipe(map_(fetch)))  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    with RayExecutor(num_cpus=1) as ray_executor:
+        assert_type(ray_executor.submit(len, "ab"), Future[int])
+        assert_type(words.pipe(map_(len, executor=ray_executor, chunksize=16)), Stream[int])
 
 
 async def check_errors_and_retries(urls: Stream[str]) -> None:
